@@ -1,0 +1,48 @@
+"""The `kanava` command."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+
+from services.common.events import STREAMS
+from services.common.settings import PROJECT_ROOT
+from services.devstack import launcher
+from services.simulator import cli as simulator_cli
+
+SCHEMA_DIR = PROJECT_ROOT / "infra" / "schemas"
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="kanava", description=__doc__)
+    subparsers = parser.add_subparsers(dest="command", required=True)
+    launcher.register(subparsers)
+    simulator_cli.register(subparsers)
+    schemas = subparsers.add_parser("schemas", help="write the JSON Schemas of the event streams")
+    schemas.set_defaults(handler=write_schemas)
+    args = parser.parse_args(argv)
+    code: int = args.handler(args)
+    return code
+
+
+def schema_files() -> dict[str, str]:
+    """The JSON Schema file of each stream, for producers: file name → content."""
+    return {
+        f"{stream.topic}.schema.json": json.dumps(stream.json_schema(), indent=2,
+                                                  ensure_ascii=False) + "\n"
+        for stream in STREAMS.values()
+    }
+
+
+def write_schemas(_: argparse.Namespace) -> int:
+    SCHEMA_DIR.mkdir(parents=True, exist_ok=True)
+    for name, content in schema_files().items():
+        (SCHEMA_DIR / name).write_text(content, encoding="utf-8")
+        print(f"wrote {SCHEMA_DIR / name}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""The runtime every Kanava service shares: settings, registry, events, database, consumer loop."""

@@ -1,0 +1,286 @@
+"""The consumer loop every service runs (SPEC §2, §3).
+
+Per batch: validate; dead-letter what can never be processed; in ONE database transaction
+claim the event ids (duplicates drop out), let the service apply the new events with
+set-based SQL, and store the next offset of each partition; then commit to Kafka. Postgres
+holds the truth: on assignment the consumer seeks to the offsets stored there, so a crash
+anywhere replays at most the uncommitted batch, and the claimed ids make the replay a no-op.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import socket
+import time
+from collections.abc import Collection, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any, Protocol, TypeAlias
+
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRebalanceListener, TopicPartition
+from aiokafka.errors import KafkaError
+from aiokafka.structs import ConsumerRecord
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from services.common import metrics
+from services.common.bookkeeping import claim_events, load_offsets, save_offsets
+from services.common.db import retry_transient
+from services.common.events import InvalidEvent, Stream
+from services.common.producer import publish_raw
+
+log = logging.getLogger(__name__)
+Record: TypeAlias = ConsumerRecord  # aiokafka is untyped: a ConsumerRecord[bytes, bytes]
+
+
+@dataclass(frozen=True, slots=True)
+class Consumed:
+    """A valid event and where it was read from."""
+
+    event: Any
+    partition: int
+    offset: int
+
+
+class Domain(Protocol):
+    """What a service adds to the shared loop: how its events change state."""
+
+    async def apply(self, conn: AsyncConnection, events: Sequence[Consumed]) -> None:
+        """Write the effect of new (never applied) events inside the batch transaction."""
+
+    def committed(self, events: Sequence[Consumed]) -> None:
+        """Update in-memory state and metrics once the transaction has committed."""
+
+    async def restore(self, conn: AsyncConnection, partitions: Collection[int]) -> None:
+        """Rebuild in-memory state of newly assigned partitions from the database."""
+
+    def release(self, partitions: Collection[int]) -> None:
+        """Forget in-memory state of partitions this instance no longer owns."""
+
+
+@dataclass(frozen=True)
+class ConsumerApp:
+    """A consumer service: its name (also its consumer group), its stream and its domain."""
+
+    service: str
+    stream: Stream
+    domain: Domain
+
+
+@dataclass(frozen=True)
+class Rejected:
+    record: Record
+    error: InvalidEvent
+
+
+class StreamConsumer:
+    def __init__(
+        self,
+        app: ConsumerApp,
+        engine: AsyncEngine,
+        producer: AIOKafkaProducer,
+        bootstrap: str,
+        *,
+        max_records: int = 5000,
+        wait_ms: int = 200,
+        max_future: timedelta = timedelta(hours=1),
+        **consumer_options: Any,
+    ) -> None:
+        self.app = app
+        self.engine = engine
+        self.producer = producer
+        self.max_records = max_records
+        self.wait_ms = wait_ms
+        self.max_future = max_future
+        self.topic = app.stream.topic
+        self.state = "starting"
+        self._lock = asyncio.Lock()
+        self._next_offsets: dict[int, int] = {}
+        self._consumer = AIOKafkaConsumer(
+            bootstrap_servers=bootstrap,
+            group_id=app.service,
+            client_id=f"{app.service}-{socket.gethostname()}-{os.getpid()}",
+            enable_auto_commit=False,
+            auto_offset_reset="earliest",
+            **consumer_options,
+        )
+
+    @property
+    def partitions(self) -> list[int]:
+        return sorted(self._next_offsets)
+
+    async def run(self, stop: asyncio.Event) -> None:
+        self._consumer.subscribe([self.topic], listener=_Rebalance(self))
+        await self._consumer.start()
+        self.state = "running"
+        try:
+            while not stop.is_set():
+                batch = await self._consumer.getmany(
+                    timeout_ms=self.wait_ms, max_records=self.max_records
+                )
+                if batch:
+                    await self._handle(batch)
+                self._export_lag()
+        finally:
+            self.state = "stopping"
+            await self._consumer.stop()
+
+    async def _handle(self, batch: dict[TopicPartition, list[Record]]) -> None:
+        started = time.perf_counter()
+        async with self._lock:
+            owned = self._consumer.assignment()
+            records = [r for tp, rs in batch.items() if tp in owned for r in rs]
+            if not records:
+                return
+            valid, rejected = self._validate(records)
+            if rejected:
+                await self._dead_letter(rejected)
+            next_offsets: dict[int, int] = {}
+            for record in records:
+                next_offsets[record.partition] = max(
+                    next_offsets.get(record.partition, 0), record.offset + 1
+                )
+            fresh = await retry_transient(
+                lambda: self._store(valid, next_offsets),
+                f"{self.app.service}: batch of {len(records)}",
+                on_retry=self._on_database_retry,
+            )
+            self.state = "running"
+            self.app.domain.committed(fresh)
+            self._next_offsets.update(next_offsets)
+            await self._commit_kafka(next_offsets)
+        self._observe(records, valid, rejected, fresh, started)
+
+    def _validate(
+        self, records: list[Record]
+    ) -> tuple[list[Consumed], list[Rejected]]:
+        now = datetime.now(UTC)
+        valid: list[Consumed] = []
+        rejected: list[Rejected] = []
+        for record in records:
+            try:
+                if not record.value:
+                    raise InvalidEvent("invalid_json", "empty message")
+                event = self.app.stream.parse(record.value, now, self.max_future)
+            except InvalidEvent as error:
+                rejected.append(Rejected(record, error))
+            else:
+                valid.append(Consumed(event, record.partition, record.offset))
+        return valid, rejected
+
+    async def _dead_letter(self, rejected: list[Rejected]) -> None:
+        """Send the original bytes and headers, plus why and from where; wait for the acks."""
+        messages = [
+            (
+                item.record.key,
+                item.record.value or b"",
+                [
+                    *item.record.headers,
+                    ("kanava-error", item.error.reason.encode()),
+                    ("kanava-error-detail", item.error.detail.encode()),
+                    ("kanava-service", self.app.service.encode()),
+                    ("kanava-original-topic", item.record.topic.encode()),
+                    ("kanava-original-partition", str(item.record.partition).encode()),
+                    ("kanava-original-offset", str(item.record.offset).encode()),
+                ],
+            )
+            for item in rejected
+        ]
+        for item in rejected:
+            log.warning("%s: dead-lettering %s/%d@%d: %s", self.app.service, item.record.topic,
+                        item.record.partition, item.record.offset, item.error.reason)
+        await publish_raw(self.producer, self.app.stream.dead_letter_topic, messages)
+
+    async def _store(self, valid: list[Consumed], next_offsets: dict[int, int]) -> list[Consumed]:
+        async with self.engine.begin() as conn:
+            new_ids = await claim_events(conn, self.app.service, [c.event.id for c in valid])
+            fresh = []
+            for consumed in valid:
+                if consumed.event.id in new_ids:
+                    new_ids.discard(consumed.event.id)
+                    fresh.append(consumed)
+            await self.app.domain.apply(conn, fresh)
+            await save_offsets(conn, self.app.service, self.topic, next_offsets)
+        return fresh
+
+    def _on_database_retry(self, _: BaseException) -> None:
+        self.state = "database_unavailable"
+        metrics.DATABASE_RETRIES.labels(self.app.service).inc()
+
+    async def _commit_kafka(self, next_offsets: dict[int, int]) -> None:
+        """Kafka's committed offsets are for lag tools; Postgres holds the real ones."""
+        offsets = {TopicPartition(self.topic, p): o for p, o in next_offsets.items()}
+        try:
+            await self._consumer.commit(offsets)
+        except KafkaError as exc:
+            log.info("%s: Kafka commit skipped (%s); offsets are safe in Postgres",
+                     self.app.service, exc)
+
+    def _observe(
+        self,
+        records: list[Record],
+        valid: list[Consumed],
+        rejected: list[Rejected],
+        fresh: list[Consumed],
+        started: float,
+    ) -> None:
+        service, topic = self.app.service, self.topic
+        metrics.EVENTS.labels(service, topic, "processed").inc(len(fresh))
+        metrics.EVENTS.labels(service, topic, "duplicate").inc(len(valid) - len(fresh))
+        metrics.EVENTS.labels(service, topic, "dead_lettered").inc(len(rejected))
+        metrics.BATCH_SECONDS.labels(service).observe(time.perf_counter() - started)
+        freshness = metrics.FRESHNESS.labels(service)
+        now_ms = time.time() * 1000
+        for record in records:
+            freshness.observe(max(now_ms - record.timestamp, 0) / 1000)
+
+    def _export_lag(self) -> None:
+        for partition, next_offset in self._next_offsets.items():
+            highwater = self._consumer.highwater(TopicPartition(self.topic, partition))
+            if highwater is not None:
+                metrics.LAG.labels(self.app.service, self.topic, str(partition)).set(
+                    max(highwater - next_offset, 0)
+                )
+
+    async def assigned(self, assigned: Collection[TopicPartition]) -> None:
+        partitions = [tp.partition for tp in assigned if tp.topic == self.topic]
+
+        async def load() -> dict[int, int]:
+            async with self.engine.connect() as conn:
+                offsets = await load_offsets(conn, self.app.service, self.topic, partitions)
+                await self.app.domain.restore(conn, partitions)
+            return offsets
+
+        offsets = await retry_transient(load, f"{self.app.service}: loading offsets",
+                                        on_retry=self._on_database_retry)
+        for partition in partitions:
+            tp = TopicPartition(self.topic, partition)
+            if partition in offsets:
+                self._consumer.seek(tp, offsets[partition])
+            else:
+                await self._consumer.seek_to_beginning(tp)
+            self._next_offsets[partition] = offsets.get(partition, 0)
+        log.info("%s: assigned partitions %s", self.app.service, partitions)
+
+    async def revoked(self, revoked: Collection[TopicPartition]) -> None:
+        """Wait for the batch in flight, so the next owner reads offsets after its commit."""
+        async with self._lock:
+            partitions = [tp.partition for tp in revoked if tp.topic == self.topic]
+            self.app.domain.release(partitions)
+            for partition in partitions:
+                self._next_offsets.pop(partition, None)
+                with contextlib.suppress(KeyError):
+                    metrics.LAG.remove(self.app.service, self.topic, str(partition))
+
+
+class _Rebalance(ConsumerRebalanceListener):  # type: ignore[misc]
+    def __init__(self, owner: StreamConsumer) -> None:
+        self.owner = owner
+
+    async def on_partitions_revoked(self, revoked: Collection[TopicPartition]) -> None:
+        await self.owner.revoked(revoked)
+
+    async def on_partitions_assigned(self, assigned: Collection[TopicPartition]) -> None:
+        await self.owner.assigned(assigned)

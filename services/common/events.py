@@ -1,0 +1,363 @@
+"""Event schemas of the four streams (SPEC §3): CloudEvents 1.0, structured JSON mode.
+
+Each event type is an envelope model whose `type` is a literal, so a stream is a union
+discriminated by `type`; one TypeAdapter per stream validates raw bytes in one pass.
+Unknown extra fields are ignored; values must have the right JSON type (strict mode).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Annotated, Any, Literal
+
+from pydantic import (
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    TypeAdapter,
+    ValidationError,
+)
+
+Id = Annotated[str, StringConstraints(min_length=1, max_length=200)]
+Code = Annotated[str, StringConstraints(max_length=200)]
+Recipient = Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{64}$")]
+"""Lowercase hex HMAC-SHA256 of an E.164 number: a clear number can never pass."""
+
+
+class Data(BaseModel):
+    model_config = ConfigDict(extra="ignore", frozen=True, strict=True)
+
+
+class Envelope(BaseModel):
+    model_config = ConfigDict(extra="ignore", frozen=True, strict=True)
+
+    specversion: Literal["1.0"]
+    id: Id
+    source: Annotated[str, StringConstraints(min_length=1, max_length=500)]
+    time: AwareDatetime
+    datacontenttype: str | None = None
+
+
+# --- chat.events -----------------------------------------------------------------------------
+
+class ChatStartedData(Data):
+    contact_id: Id
+    entry: Literal["bot", "queue"]
+    authenticated: bool | None = None
+    language: Code | None = None
+
+
+class ContactData(Data):
+    contact_id: Id
+
+
+class ChatQueuedData(Data):
+    contact_id: Id
+    queue_id: Id
+    unit_id: Id | None = None
+    authenticated: bool | None = None
+    language: Code | None = None
+    via_bot: bool = False
+
+
+class ChatTransferredData(Data):
+    contact_id: Id
+    from_queue_id: Id
+    to_queue_id: Id
+
+
+class ChatAnsweredData(Data):
+    contact_id: Id
+    queue_id: Id
+    agent_id: Id | None = None
+
+
+class ChatAbandonedData(Data):
+    contact_id: Id
+    queue_id: Id
+    reason: Literal["client_left", "timeout", "closed_hours"] = "client_left"
+
+
+class ChatClosedData(Data):
+    contact_id: Id
+    resolved: bool | None = None
+
+
+class AgentStatusData(Data):
+    agent_id: Id
+    status: Literal["available", "busy", "away", "offline"]
+    queue_ids: list[Id] = []
+    capacity: int = Field(default=1, ge=1, le=100)
+
+
+class ChatStarted(Envelope):
+    type: Literal["chat.started"]
+    data: ChatStartedData
+
+
+class ChatBotResolved(Envelope):
+    type: Literal["chat.bot_resolved"]
+    data: ContactData
+
+
+class ChatQueued(Envelope):
+    type: Literal["chat.queued"]
+    data: ChatQueuedData
+
+
+class ChatTransferred(Envelope):
+    type: Literal["chat.transferred"]
+    data: ChatTransferredData
+
+
+class ChatAnswered(Envelope):
+    type: Literal["chat.answered"]
+    data: ChatAnsweredData
+
+
+class ChatAbandoned(Envelope):
+    type: Literal["chat.abandoned"]
+    data: ChatAbandonedData
+
+
+class ChatClosed(Envelope):
+    type: Literal["chat.closed"]
+    data: ChatClosedData
+
+
+class AgentStatus(Envelope):
+    type: Literal["agent.status"]
+    data: AgentStatusData
+
+
+ChatEvent = Annotated[
+    ChatStarted | ChatBotResolved | ChatQueued | ChatTransferred | ChatAnswered | ChatAbandoned
+    | ChatClosed | AgentStatus,
+    Field(discriminator="type"),
+]
+
+# --- pathway.events --------------------------------------------------------------------------
+
+class PathwayStartedData(Data):
+    enrolment_id: Id
+    pathway_id: Id
+    pathway_kind: Literal["professional", "self_care", "hybrid"] | None = None
+    platform: Code | None = None
+    service_area: Code | None = None
+    unit_id: Code | None = None
+    start_mode: Literal["self", "professional", "booking"] | None = None
+    authenticated: bool | None = None
+
+
+class EnrolmentData(Data):
+    enrolment_id: Id
+
+
+class PathwayTaskCompletedData(Data):
+    enrolment_id: Id
+    task: Code | None = None
+
+
+class PathwayDiscontinuedData(Data):
+    enrolment_id: Id
+    reason: Code | None = None
+
+
+class PathwayFeedbackData(Data):
+    enrolment_id: Id
+    thumb: Literal["up", "down"]
+
+
+class PathwayStarted(Envelope):
+    type: Literal["pathway.started"]
+    data: PathwayStartedData
+
+
+class PathwayTaskCompleted(Envelope):
+    type: Literal["pathway.task_completed"]
+    data: PathwayTaskCompletedData
+
+
+class PathwayCompleted(Envelope):
+    type: Literal["pathway.completed"]
+    data: EnrolmentData
+
+
+class PathwayDiscontinued(Envelope):
+    type: Literal["pathway.discontinued"]
+    data: PathwayDiscontinuedData
+
+
+class PathwayFeedback(Envelope):
+    type: Literal["pathway.feedback"]
+    data: PathwayFeedbackData
+
+
+PathwayEvent = Annotated[
+    PathwayStarted | PathwayTaskCompleted | PathwayCompleted | PathwayDiscontinued
+    | PathwayFeedback,
+    Field(discriminator="type"),
+]
+
+# --- feedback.events -------------------------------------------------------------------------
+
+VisitChannel = Literal["in_person", "phone", "video", "chat", "message", "pathway"]
+
+
+class SurveySentData(Data):
+    survey_id: Id
+    unit_id: Id
+    service_area: Code | None = None
+    recipient: Recipient | None = None
+    visit_channel: VisitChannel | None = None
+    contact_id: Id | None = None
+    language: Code | None = None
+
+
+class SurveyDeliveryFailedData(Data):
+    survey_id: Id
+    reason: Code | None = None
+
+
+class SmsReceivedData(Data):
+    recipient: Recipient
+    text: Annotated[str, StringConstraints(max_length=2000)]
+    message_id: Id | None = None
+
+
+class SurveyAnsweredData(Data):
+    survey_id: Id
+    score: Annotated[int, Field(ge=0, le=10)] | None = None
+    comment: Annotated[str, StringConstraints(max_length=5000)] | None = None
+    statements: dict[Code, Annotated[int, Field(ge=1, le=5)]] = {}
+
+
+class SurveySent(Envelope):
+    type: Literal["survey.sent"]
+    data: SurveySentData
+
+
+class SurveyDeliveryFailed(Envelope):
+    type: Literal["survey.delivery_failed"]
+    data: SurveyDeliveryFailedData
+
+
+class SmsReceived(Envelope):
+    type: Literal["sms.received"]
+    data: SmsReceivedData
+
+
+class SurveyAnswered(Envelope):
+    type: Literal["survey.answered"]
+    data: SurveyAnsweredData
+
+
+FeedbackEvent = Annotated[
+    SurveySent | SurveyDeliveryFailed | SmsReceived | SurveyAnswered,
+    Field(discriminator="type"),
+]
+
+# --- contact.events --------------------------------------------------------------------------
+
+Channel = Literal[
+    "in_person", "home_visit", "phone", "video", "chat", "message", "e_service", "pathway", "other"
+]
+
+
+class ContactRecordedData(Data):
+    contact_id: Id
+    unit_id: Id
+    channel: Channel
+    service_area: Code | None = None
+    contact_mode_code: Code | None = None
+    professional_group: Code | None = None
+    age_band: Code | None = None
+    municipality: Code | None = None
+
+
+class ContactRecorded(Envelope):
+    type: Literal["contact.recorded"]
+    data: ContactRecordedData
+
+
+ContactEvent = Annotated[ContactRecorded, Field(discriminator="type")]
+
+Event = ChatEvent | PathwayEvent | FeedbackEvent | ContactEvent
+
+
+class InvalidEvent(ValueError):
+    """An event that can never be processed: it goes to the dead letter topic with `reason`."""
+
+    def __init__(self, reason: str, detail: str) -> None:
+        super().__init__(f"{reason}: {detail}")
+        self.reason = reason
+        self.detail = detail
+
+
+class Stream:
+    """One topic of events: its name, its schema and how its messages are keyed."""
+
+    def __init__(self, name: str, topic: str, schema: Any, key_fields: tuple[str, ...]) -> None:
+        self.name = name
+        self.topic = topic
+        self.adapter: TypeAdapter[Any] = TypeAdapter(schema)
+        self.key_fields = key_fields
+
+    @property
+    def dead_letter_topic(self) -> str:
+        return f"{self.topic}.dlq"
+
+    def parse(self, raw: bytes | str, now: datetime, max_future: timedelta) -> Any:
+        """Validate one message; raise InvalidEvent with a reason code and a readable detail."""
+        try:
+            event = self.adapter.validate_json(raw)
+        except ValidationError as exc:
+            raise InvalidEvent(_reason(exc), _detail(exc)) from None
+        if event.time - now > max_future:
+            raise InvalidEvent(
+                "time_in_future", f"event time {event.time.isoformat()} is over {max_future} ahead"
+            )
+        return event
+
+    def key(self, event: Any) -> bytes:
+        """The Kafka key of SPEC §3: the first of the stream's key fields the event carries."""
+        data = event.data
+        for field in self.key_fields:
+            value = getattr(data, field, None)
+            if value:
+                return str(value).encode()
+        raise ValueError(f"{event.type} carries none of {self.key_fields}")
+
+    def json_schema(self) -> dict[str, Any]:
+        schema = self.adapter.json_schema()
+        schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+        schema["title"] = f"Kanava {self.topic}"
+        return schema
+
+
+def _reason(exc: ValidationError) -> str:
+    kinds = {error["type"] for error in exc.errors()}
+    if "json_invalid" in kinds or "json_type" in kinds:
+        return "invalid_json"
+    if kinds & {"union_tag_invalid", "union_tag_not_found"}:
+        return "unknown_type"
+    if "missing" in kinds:
+        return "missing_field"
+    return "invalid_value"
+
+
+def _detail(exc: ValidationError) -> str:
+    parts = [
+        f"{'.'.join(str(p) for p in error['loc']) or '(event)'}: {error['msg']}"
+        for error in exc.errors(include_url=False, include_input=False)[:5]
+    ]
+    return "; ".join(parts)[:1000]
+
+
+CHAT = Stream("chat", "chat.events", ChatEvent, ("contact_id", "agent_id"))
+PATHWAY = Stream("pathway", "pathway.events", PathwayEvent, ("enrolment_id",))
+FEEDBACK = Stream("feedback", "feedback.events", FeedbackEvent, ("recipient", "survey_id"))
+CONTACT = Stream("contact", "contact.events", ContactEvent, ("contact_id",))
+STREAMS: dict[str, Stream] = {s.name: s for s in (CHAT, PATHWAY, FEEDBACK, CONTACT)}

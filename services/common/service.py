@@ -1,0 +1,84 @@
+"""Running a consumer service as a process: signals, ops endpoints, broker and database."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+import sys
+from datetime import timedelta
+
+from aiokafka.errors import KafkaConnectionError
+
+from services.common.consumer import ConsumerApp, StreamConsumer
+from services.common.db import create_engine
+from services.common.logs import configure_logging
+from services.common.ops_http import PortInUse, bind, ops_app, serve
+from services.common.producer import new_producer
+from services.common.settings import Settings, get_settings
+
+log = logging.getLogger(__name__)
+
+
+def run_service(
+    app: ConsumerApp, settings: Settings | None = None, metrics_port: int | None = None
+) -> int:
+    """Entry point of a consumer service process; returns the exit code."""
+    settings = settings or get_settings()
+    configure_logging(settings.log_level)
+    port = metrics_port if metrics_port is not None else settings.metrics_port(app.service)
+    try:
+        asyncio.run(_main(app, settings, port))
+    except PortInUse as exc:
+        print(f"{app.service}: {exc}", file=sys.stderr)
+        return 2
+    except KafkaConnectionError as exc:
+        print(f"{app.service}: cannot reach Kafka at {settings.bootstrap()}: {exc}",
+              file=sys.stderr)
+        return 2
+    return 0
+
+
+async def _main(app: ConsumerApp, settings: Settings, port: int) -> None:
+    sock = bind(port)
+    stop = asyncio.Event()
+    _install_signal_handlers(stop)
+    engine = create_engine(settings.require_database_url())
+    producer = new_producer(settings.bootstrap())
+    await producer.start()
+    consumer = StreamConsumer(
+        app, engine, producer, settings.bootstrap(),
+        max_records=settings.batch_max_records,
+        wait_ms=settings.batch_wait_ms,
+        max_future=timedelta(seconds=settings.max_future_seconds),
+        session_timeout_ms=settings.session_timeout_ms,
+        heartbeat_interval_ms=settings.heartbeat_interval_ms,
+    )
+
+    def health() -> dict[str, object]:
+        return {"service": app.service, "status": consumer.state,
+                "partitions": consumer.partitions}
+
+    http = asyncio.create_task(serve(ops_app(health), sock, stop))
+    try:
+        log.info("%s: consuming %s, metrics on :%d", app.service, app.stream.topic, port)
+        await consumer.run(stop)
+    finally:
+        stop.set()
+        await http
+        await producer.stop()
+        await engine.dispose()
+
+
+def _install_signal_handlers(stop: asyncio.Event) -> None:
+    """First signal: finish the batch in flight and stop. Second: abandon it (rolled back)."""
+    loop = asyncio.get_running_loop()
+    main = asyncio.current_task()
+
+    def on_signal() -> None:
+        if stop.is_set() and main is not None:
+            main.cancel()
+        stop.set()
+
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, on_signal)

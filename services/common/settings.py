@@ -1,0 +1,65 @@
+"""One settings class for every process (SPEC §5): environment variables with the prefix KANAVA_."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
+DEV_PHONE_HASH_KEY = "kanava-dev-only-phone-hash-key"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="KANAVA_", extra="ignore")
+
+    kafka_bootstrap: str | None = Field(
+        default=None, description="host:port list of a Kafka cluster; unset: the dev stack's own"
+    )
+    database_url: str | None = Field(
+        default=None, description="postgresql+asyncpg://… URL; unset: an embedded PostgreSQL"
+    )
+    phone_hash_key: SecretStr = SecretStr(DEV_PHONE_HASH_KEY)
+    sms_webhook_secret: SecretStr | None = None
+    timezone: str = "Europe/Helsinki"
+    registry_file: Path = PROJECT_ROOT / "infra" / "registry" / "demo.yaml"
+
+    gateway_port: int = 8000
+    chat_metrics_metrics_port: int = 9101
+    pathway_metrics_metrics_port: int = 9102
+    feedback_ingest_metrics_port: int = 9103
+    contact_metrics_metrics_port: int = 9104
+    grafana_url: str | None = None
+    grafana_token: SecretStr | None = None
+
+    data_dir: Path = PROJECT_ROOT / ".kanava"
+    dev_broker_port: int = 9092
+    topic_partitions: int = Field(default=6, ge=1)
+    batch_max_records: int = Field(default=5000, ge=1)
+    batch_wait_ms: int = Field(default=200, ge=0)
+    max_future_seconds: int = Field(default=3600, ge=0)
+    session_timeout_ms: int = Field(default=10_000, ge=1000)
+    heartbeat_interval_ms: int = Field(default=3_000, ge=100)
+    log_level: str = "INFO"
+
+    def bootstrap(self) -> str:
+        return self.kafka_bootstrap or f"127.0.0.1:{self.dev_broker_port}"
+
+    def metrics_port(self, service: str) -> int:
+        port: int = getattr(self, f"{service}_metrics_port")
+        return port
+
+    def require_database_url(self) -> str:
+        if not self.database_url:
+            raise SystemExit(
+                "KANAVA_DATABASE_URL is not set: start the whole stack with `kanava up`, "
+                "or point KANAVA_DATABASE_URL at a PostgreSQL (postgresql+asyncpg://…)."
+            )
+        return self.database_url
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return Settings()

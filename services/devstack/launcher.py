@@ -1,0 +1,153 @@
+"""`kanava up`: the whole stack on one machine, on a real Kafka and Postgres or embedded ones."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import signal
+import sys
+import threading
+from dataclasses import dataclass
+from types import FrameType
+
+from services.common.db import migrate
+from services.common.ops_http import PortInUse, bind
+from services.common.settings import Settings, get_settings
+from services.common.topics import ensure_topics
+from services.devstack.broker import start_tansu
+from services.devstack.children import Child, stop_all
+from services.devstack.postgres import EmbeddedPostgres
+
+
+@dataclass(frozen=True)
+class ServiceSpec:
+    name: str
+    module: str
+
+
+# The consumer services of SPEC §2, in start order; each is `python -m <module>`.
+SERVICES: tuple[ServiceSpec, ...] = ()
+
+
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    parser = subparsers.add_parser("up", help="run the whole stack until Ctrl-C")
+    parser.add_argument("--simulate", action="store_true", help="also run the simulator")
+    parser.add_argument("--backfill-days", type=int, default=7,
+                        help="days of history the simulator writes first (default 7)")
+    parser.add_argument("--speed", type=float, default=1.0,
+                        help="simulated time runs this many times faster (default 1)")
+    parser.add_argument("--seed", type=int, default=1)
+    parser.set_defaults(handler=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    settings = get_settings()
+    stack = DevStack(settings)
+    stopping = threading.Event()
+
+    def on_signal(signum: int, _: FrameType | None) -> None:
+        stopping.set()
+
+    signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGINT, on_signal)
+    try:
+        stack.check_ports()
+        stack.start(args)
+        stack.print_urls(args)
+        stack.supervise(stopping)
+    except (PortInUse, StackError) as exc:
+        print(f"kanava up: {exc}", file=sys.stderr)
+        return 2
+    finally:
+        stack.stop()
+    print("kanava up: stopped, nothing left running")
+    return 0
+
+
+class StackError(RuntimeError):
+    pass
+
+
+class DevStack:
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.children: list[Child] = []
+        self.postgres: EmbeddedPostgres | None = None
+        self.broker: Child | None = None
+        self.database_url = settings.database_url or ""
+
+    def check_ports(self) -> None:
+        ports = [(self.settings.metrics_port(s.name), s.name) for s in SERVICES]
+        if not self.settings.kafka_bootstrap:
+            ports.insert(0, (self.settings.dev_broker_port, "Kafka broker"))
+        for port, what in ports:
+            try:
+                bind(port, "127.0.0.1").close()
+            except PortInUse as exc:
+                raise PortInUse(f"{what}: {exc}") from None
+
+    def start(self, args: argparse.Namespace) -> None:
+        logs = self.settings.data_dir / "logs"
+        if not self.settings.kafka_bootstrap:
+            try:
+                process = start_tansu(self.settings.dev_broker_port, logs / "tansu.log")
+            except RuntimeError as exc:
+                raise StackError(str(exc)) from None
+            self.broker = Child("Kafka broker (Tansu)", [], process)
+        if not self.database_url:
+            self.postgres = EmbeddedPostgres(self.settings.data_dir)
+            self.database_url = self.postgres.start()
+        try:
+            asyncio.run(ensure_topics(self.settings.bootstrap(), self.settings.topic_partitions))
+        except Exception as exc:
+            raise StackError(
+                f"cannot create topics on {self.settings.bootstrap()}: {exc}"
+            ) from None
+        migrate(self.database_url)
+        env = os.environ | {
+            "KANAVA_KAFKA_BOOTSTRAP": self.settings.bootstrap(),
+            "KANAVA_DATABASE_URL": self.database_url,
+        }
+        self.children = [Child(s.name, [sys.executable, "-m", s.module]) for s in SERVICES]
+        if args.simulate:
+            self.children.append(Child("simulator", [
+                sys.executable, "-m", "services.cli", "simulate",
+                "--backfill-days", str(args.backfill_days), "--speed", str(args.speed),
+                "--seed", str(args.seed),
+            ]))
+        for child in self.children:
+            child.start(env)
+
+    def print_urls(self, args: argparse.Namespace) -> None:
+        s = self.settings
+        broker = "(Tansu, in memory)" if self.broker else "(configured)"
+        database = "(embedded)" if self.postgres else "(configured)"
+        lines = [
+            "Kanava dev stack is up:",
+            f"  Kafka broker     {s.bootstrap()} {broker}",
+            f"  PostgreSQL       {self.database_url} {database}",
+            *(f"  {spec.name:<16} http://127.0.0.1:{s.metrics_port(spec.name)}/metrics"
+              for spec in SERVICES),
+        ]
+        if args.simulate:
+            lines.append(f"  simulator        {args.backfill_days} days backfilled, then real "
+                         f"time x{args.speed:g}")
+        lines.append("Ctrl-C stops everything.")
+        print("\n".join(lines), flush=True)
+
+    def supervise(self, stopping: threading.Event) -> None:
+        reported: set[str] = set()
+        while not stopping.wait(0.5):
+            for child in [*self.children, *([self.broker] if self.broker else [])]:
+                code = child.exited()
+                if code is not None and child.name not in reported:
+                    reported.add(child.name)
+                    print(f"kanava up: {child.name} exited with code {code}", file=sys.stderr)
+
+    def stop(self) -> None:
+        stop_all(self.children)
+        if self.broker:
+            stop_all([self.broker], grace=5)
+        if self.postgres:
+            self.postgres.stop()

