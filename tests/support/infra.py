@@ -1,0 +1,55 @@
+"""Real infrastructure for tests: a Tansu broker and embedded PostgreSQL servers, started the
+way `kanava up` starts them, unless KANAVA_TEST_KAFKA_BOOTSTRAP / KANAVA_TEST_DATABASE_URL
+point at running ones."""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+import uuid
+from pathlib import Path
+
+import asyncpg
+from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from sqlalchemy.engine import make_url
+
+from services.common.db import migrate
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+async def create_topics(bootstrap: str, names: list[str], partitions: int) -> None:
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    await admin.start()
+    try:
+        await admin.create_topics([NewTopic(name, partitions, 1) for name in names])
+    finally:
+        await admin.close()
+
+
+def _asyncpg_params(server_url: str) -> dict[str, object]:
+    url = make_url(server_url)
+    return {"host": url.query.get("host") or url.host, "port": url.port, "user": url.username,
+            "password": url.password, "database": url.database}
+
+
+async def fresh_database(server_url: str) -> str:
+    """Create an empty database on the server of `server_url`, migrated to head; its URL."""
+    name = f"test_{uuid.uuid4().hex[:12]}"
+    conn = await asyncpg.connect(**_asyncpg_params(server_url))  # type: ignore[arg-type]
+    try:
+        await conn.execute(f'CREATE DATABASE "{name}"')
+    finally:
+        await conn.close()
+    url = make_url(server_url).set(database=name).render_as_string(hide_password=False)
+    await asyncio.to_thread(migrate, url)
+    return url
+
+
+def project_root() -> Path:
+    return Path(__file__).resolve().parents[2]
