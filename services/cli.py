@@ -30,8 +30,10 @@ def main(argv: Sequence[str] | None = None) -> int:
 def schema_files() -> dict[str, str]:
     """The JSON Schema file of each stream, for producers: file name → content."""
     return {
-        f"{stream.topic}.schema.json": json.dumps(stream.json_schema(), indent=2,
-                                                  ensure_ascii=False) + "\n"
+        f"{stream.topic}.schema.json": json.dumps(
+            stream.json_schema(), indent=2, ensure_ascii=False
+        )
+        + "\n"
         for stream in STREAMS.values()
     }
 

@@ -130,8 +130,7 @@ class StreamConsumer:
     async def _handle(self, batch: dict[TopicPartition, list[Record]]) -> None:
         started = time.perf_counter()
         async with self._lock:
-            owned = self._consumer.assignment()
-            records = [r for tp, rs in batch.items() if tp in owned for r in rs]
+            records = self._not_yet_stored(batch)
             if not records:
                 return
             valid, rejected = self._validate(records)
@@ -153,9 +152,19 @@ class StreamConsumer:
             await self._commit_kafka(next_offsets)
         self._observe(records, valid, rejected, fresh, started)
 
-    def _validate(
-        self, records: list[Record]
-    ) -> tuple[list[Consumed], list[Rejected]]:
+    def _not_yet_stored(self, batch: dict[TopicPartition, list[Record]]) -> list[Record]:
+        """Records of partitions still owned, past the offset stored in Postgres. A fetch
+        made before a rebalance can hand back records the database already has."""
+        owned = self._consumer.assignment()
+        return [
+            record
+            for tp, records in batch.items()
+            if tp in owned
+            for record in records
+            if record.offset >= self._next_offsets.get(tp.partition, 0)
+        ]
+
+    def _validate(self, records: list[Record]) -> tuple[list[Consumed], list[Rejected]]:
         now = datetime.now(UTC)
         valid: list[Consumed] = []
         rejected: list[Rejected] = []
@@ -189,8 +198,14 @@ class StreamConsumer:
             for item in rejected
         ]
         for item in rejected:
-            log.warning("%s: dead-lettering %s/%d@%d: %s", self.app.service, item.record.topic,
-                        item.record.partition, item.record.offset, item.error.reason)
+            log.warning(
+                "%s: dead-lettering %s/%d@%d: %s",
+                self.app.service,
+                item.record.topic,
+                item.record.partition,
+                item.record.offset,
+                item.error.reason,
+            )
         await publish_raw(self.producer, self.app.stream.dead_letter_topic, messages)
 
     async def _store(self, valid: list[Consumed], next_offsets: dict[int, int]) -> list[Consumed]:
@@ -215,8 +230,9 @@ class StreamConsumer:
         try:
             await self._consumer.commit(offsets)
         except KafkaError as exc:
-            log.info("%s: Kafka commit skipped (%s); offsets are safe in Postgres",
-                     self.app.service, exc)
+            log.info(
+                "%s: Kafka commit skipped (%s); offsets are safe in Postgres", self.app.service, exc
+            )
 
     def _observe(
         self,
@@ -253,8 +269,9 @@ class StreamConsumer:
                 await self.app.domain.restore(conn, partitions)
             return offsets
 
-        offsets = await retry_transient(load, f"{self.app.service}: loading offsets",
-                                        on_retry=self._on_database_retry)
+        offsets = await retry_transient(
+            load, f"{self.app.service}: loading offsets", on_retry=self._on_database_retry
+        )
         for partition in partitions:
             tp = TopicPartition(self.topic, partition)
             if partition in offsets:

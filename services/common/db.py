@@ -64,7 +64,8 @@ async def retry_transient(
                 raise
             if on_retry:
                 on_retry(exc)
-            log.warning("%s: database unavailable (%s), retrying in %.1f s",
-                        what, type(exc).__name__, delay)
+            log.warning(
+                "%s: database unavailable (%s), retrying in %.1f s", what, type(exc).__name__, delay
+            )
             await asyncio.sleep(delay)
             delay = min(delay * 2, max_delay)

@@ -42,6 +42,7 @@ class Envelope(BaseModel):
 
 # --- chat.events -----------------------------------------------------------------------------
 
+
 class ChatStartedData(Data):
     contact_id: Id
     entry: Literal["bot", "queue"]
@@ -133,12 +134,19 @@ class AgentStatus(Envelope):
 
 
 ChatEvent = Annotated[
-    ChatStarted | ChatBotResolved | ChatQueued | ChatTransferred | ChatAnswered | ChatAbandoned
-    | ChatClosed | AgentStatus,
+    ChatStarted
+    | ChatBotResolved
+    | ChatQueued
+    | ChatTransferred
+    | ChatAnswered
+    | ChatAbandoned
+    | ChatClosed
+    | AgentStatus,
     Field(discriminator="type"),
 ]
 
 # --- pathway.events --------------------------------------------------------------------------
+
 
 class PathwayStartedData(Data):
     enrolment_id: Id
@@ -196,7 +204,10 @@ class PathwayFeedback(Envelope):
 
 
 PathwayEvent = Annotated[
-    PathwayStarted | PathwayTaskCompleted | PathwayCompleted | PathwayDiscontinued
+    PathwayStarted
+    | PathwayTaskCompleted
+    | PathwayCompleted
+    | PathwayDiscontinued
     | PathwayFeedback,
     Field(discriminator="type"),
 ]

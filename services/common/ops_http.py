@@ -27,8 +27,10 @@ def bind(port: int, host: str = "0.0.0.0") -> socket.socket:
         return socket.create_server((host, port), reuse_port=False)
     except OSError as exc:
         if exc.errno == errno.EADDRINUSE:
-            raise PortInUse(f"port {port} is already in use: stop what runs there or choose "
-                            "another port (see README, Configuration)") from None
+            raise PortInUse(
+                f"port {port} is already in use: stop what runs there or choose "
+                "another port (see README, Configuration)"
+            ) from None
         raise
 
 

@@ -28,9 +28,7 @@ def encode(event: Envelope) -> bytes:
     return event.model_dump_json(exclude_none=True).encode()
 
 
-async def publish(
-    producer: AIOKafkaProducer, stream: Stream, events: Iterable[Envelope]
-) -> int:
+async def publish(producer: AIOKafkaProducer, stream: Stream, events: Iterable[Envelope]) -> int:
     """Send events keyed as SPEC §3 says and return once the broker acknowledged every one."""
     futures = [
         await producer.send(stream.topic, value=encode(event), key=stream.key(event))

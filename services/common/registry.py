@@ -176,11 +176,18 @@ def load_registry(path: Path) -> Registry:
 def _check_references(registry: Registry, path: Path) -> None:
     areas = {a.id for a in registry.service_areas}
     units = {u.id for u in registry.units}
-    problems = [f"unit {u.id}: unknown service_area {u.service_area}" for u in registry.units
-                if u.service_area not in areas]
-    problems += [f"queue {q.id}: unknown unit {q.unit}" for q in registry.queues
-                 if q.unit not in units]
-    problems += [f"pathway {p.id}: unknown service_area {p.service_area}"
-                 for p in registry.pathways if p.service_area not in areas]
+    problems = [
+        f"unit {u.id}: unknown service_area {u.service_area}"
+        for u in registry.units
+        if u.service_area not in areas
+    ]
+    problems += [
+        f"queue {q.id}: unknown unit {q.unit}" for q in registry.queues if q.unit not in units
+    ]
+    problems += [
+        f"pathway {p.id}: unknown service_area {p.service_area}"
+        for p in registry.pathways
+        if p.service_area not in areas
+    ]
     if problems:
         raise ValueError(f"registry file {path}: " + "; ".join(problems))

@@ -33,8 +33,9 @@ def run_service(
         print(f"{app.service}: {exc}", file=sys.stderr)
         return 2
     except KafkaConnectionError as exc:
-        print(f"{app.service}: cannot reach Kafka at {settings.bootstrap()}: {exc}",
-              file=sys.stderr)
+        print(
+            f"{app.service}: cannot reach Kafka at {settings.bootstrap()}: {exc}", file=sys.stderr
+        )
         return 2
     return 0
 
@@ -47,7 +48,10 @@ async def _main(app: ConsumerApp, settings: Settings, port: int) -> None:
     producer = new_producer(settings.bootstrap())
     await producer.start()
     consumer = StreamConsumer(
-        app, engine, producer, settings.bootstrap(),
+        app,
+        engine,
+        producer,
+        settings.bootstrap(),
         max_records=settings.batch_max_records,
         wait_ms=settings.batch_wait_ms,
         max_future=timedelta(seconds=settings.max_future_seconds),
@@ -56,8 +60,7 @@ async def _main(app: ConsumerApp, settings: Settings, port: int) -> None:
     )
 
     def health() -> dict[str, object]:
-        return {"service": app.service, "status": consumer.state,
-                "partitions": consumer.partitions}
+        return {"service": app.service, "status": consumer.state, "partitions": consumer.partitions}
 
     http = asyncio.create_task(serve(ops_app(health), sock, stop))
     try:

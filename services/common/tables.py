@@ -21,8 +21,9 @@ consumer_offsets = sa.Table(
     sa.Column("topic", sa.Text, primary_key=True),
     sa.Column("partition", sa.Integer, primary_key=True),
     sa.Column("next_offset", sa.BigInteger, nullable=False),
-    sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False,
-              server_default=sa.func.now()),
+    sa.Column(
+        "updated_at", sa.DateTime(timezone=True), nullable=False, server_default=sa.func.now()
+    ),
 )
 
 applied_events = sa.Table(
@@ -30,6 +31,7 @@ applied_events = sa.Table(
     metadata,
     sa.Column("consumer_group", sa.Text, primary_key=True),
     sa.Column("event_id", sa.Text, primary_key=True),
-    sa.Column("applied_at", sa.DateTime(timezone=True), nullable=False,
-              server_default=sa.func.now()),
+    sa.Column(
+        "applied_at", sa.DateTime(timezone=True), nullable=False, server_default=sa.func.now()
+    ),
 )

@@ -28,7 +28,9 @@ class Child:
 
     def start(self, env: Mapping[str, str]) -> None:
         self.process = subprocess.Popen(
-            self.argv, env=dict(env), stdin=subprocess.DEVNULL,
+            self.argv,
+            env=dict(env),
+            stdin=subprocess.DEVNULL,
             preexec_fn=_detach_and_tie_to_parent,
         )
 

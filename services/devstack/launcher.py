@@ -33,10 +33,18 @@ SERVICES: tuple[ServiceSpec, ...] = ()
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser = subparsers.add_parser("up", help="run the whole stack until Ctrl-C")
     parser.add_argument("--simulate", action="store_true", help="also run the simulator")
-    parser.add_argument("--backfill-days", type=int, default=7,
-                        help="days of history the simulator writes first (default 7)")
-    parser.add_argument("--speed", type=float, default=1.0,
-                        help="simulated time runs this many times faster (default 1)")
+    parser.add_argument(
+        "--backfill-days",
+        type=int,
+        default=7,
+        help="days of history the simulator writes first (default 7)",
+    )
+    parser.add_argument(
+        "--speed",
+        type=float,
+        default=1.0,
+        help="simulated time runs this many times faster (default 1)",
+    )
     parser.add_argument("--seed", type=int, default=1)
     parser.set_defaults(handler=run)
 
@@ -111,11 +119,23 @@ class DevStack:
         }
         self.children = [Child(s.name, [sys.executable, "-m", s.module]) for s in SERVICES]
         if args.simulate:
-            self.children.append(Child("simulator", [
-                sys.executable, "-m", "services.cli", "simulate",
-                "--backfill-days", str(args.backfill_days), "--speed", str(args.speed),
-                "--seed", str(args.seed),
-            ]))
+            self.children.append(
+                Child(
+                    "simulator",
+                    [
+                        sys.executable,
+                        "-m",
+                        "services.cli",
+                        "simulate",
+                        "--backfill-days",
+                        str(args.backfill_days),
+                        "--speed",
+                        str(args.speed),
+                        "--seed",
+                        str(args.seed),
+                    ],
+                )
+            )
         for child in self.children:
             child.start(env)
 
@@ -127,12 +147,16 @@ class DevStack:
             "Kanava dev stack is up:",
             f"  Kafka broker     {s.bootstrap()} {broker}",
             f"  PostgreSQL       {self.database_url} {database}",
-            *(f"  {spec.name:<16} http://127.0.0.1:{s.metrics_port(spec.name)}/metrics"
-              for spec in SERVICES),
+            *(
+                f"  {spec.name:<16} http://127.0.0.1:{s.metrics_port(spec.name)}/metrics"
+                for spec in SERVICES
+            ),
         ]
         if args.simulate:
-            lines.append(f"  simulator        {args.backfill_days} days backfilled, then real "
-                         f"time x{args.speed:g}")
+            lines.append(
+                f"  simulator        {args.backfill_days} days backfilled, then real "
+                f"time x{args.speed:g}"
+            )
         lines.append("Ctrl-C stops everything.")
         print("\n".join(lines), flush=True)
 

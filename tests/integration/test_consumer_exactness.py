@@ -69,8 +69,9 @@ async def test_two_instances_in_a_group_one_killed(
     topic = await new_topic(kafka_bootstrap)
     group = f"counting-{uuid.uuid4().hex[:8]}"
     await prepare_counts_table(engine)
-    first, second = (CountingService(group, topic, free_port(), kafka_bootstrap, database_url)
-                     for _ in range(2))
+    first, second = (
+        CountingService(group, topic, free_port(), kafka_bootstrap, database_url) for _ in range(2)
+    )
     first.start()
     second.start()
     owned = await wait_for_partitions([first, second], expected=set(range(6)))
@@ -107,8 +108,9 @@ async def test_postgres_down_mid_stream_consumer_waits_and_recovers(
     await produce(kafka_bootstrap, topic, second_part)
     await asyncio.sleep(4)
     assert service.alive(), "the consumer must wait for the database, not exit"
-    retries = metric_value(await service.metrics(), "kanava_consumer_database_retries_total",
-                           service=group)
+    retries = metric_value(
+        await service.metrics(), "kanava_consumer_database_retries_total", service=group
+    )
     assert retries >= 1
     await asyncio.to_thread(own_postgres.restart)
 

@@ -36,10 +36,13 @@ _COUNT = text(
 class CountingDomain:
     async def apply(self, conn: AsyncConnection, events: Sequence[Consumed]) -> None:
         if events:
-            await conn.execute(_COUNT, {
-                "types": [c.event.type for c in events],
-                "days": [c.event.time.astimezone(HELSINKI).date() for c in events],
-            })
+            await conn.execute(
+                _COUNT,
+                {
+                    "types": [c.event.type for c in events],
+                    "days": [c.event.time.astimezone(HELSINKI).date() for c in events],
+                },
+            )
 
     def committed(self, events: Sequence[Consumed]) -> None:
         pass

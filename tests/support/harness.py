@@ -58,8 +58,14 @@ def _chat_message(event_id: str, kind: str, moment: datetime, contact: str) -> M
     data: dict[str, object] = {"contact_id": contact, "queue_id": "terveysasema-chat"}
     if kind == "agent.status":
         data = {"agent_id": contact, "status": "available", "capacity": 3}
-    body = {"specversion": "1.0", "id": event_id, "source": "test", "type": kind,
-            "time": moment.isoformat(), "data": data}
+    body = {
+        "specversion": "1.0",
+        "id": event_id,
+        "source": "test",
+        "type": kind,
+        "time": moment.isoformat(),
+        "data": data,
+    }
     return contact.encode(), json.dumps(body).encode(), [("origin", b"test")]
 
 
@@ -76,10 +82,17 @@ async def produce(bootstrap: str, topic: str, messages: list[Message]) -> None:
 class CountingService:
     """One process of the counting service in a consumer group."""
 
-    def __init__(self, group: str, topic: str, port: int, bootstrap: str, database_url: str,
-                 batch: int = 500) -> None:
-        self.argv = [sys.executable, "-m", "tests.support.counting_service", group, topic,
-                     str(port)]
+    def __init__(
+        self, group: str, topic: str, port: int, bootstrap: str, database_url: str, batch: int = 500
+    ) -> None:
+        self.argv = [
+            sys.executable,
+            "-m",
+            "tests.support.counting_service",
+            group,
+            topic,
+            str(port),
+        ]
         self.port = port
         self.env = os.environ | {
             "KANAVA_KAFKA_BOOTSTRAP": bootstrap,
@@ -92,7 +105,7 @@ class CountingService:
         self.process: subprocess.Popen[bytes] | None = None
 
     def start(self) -> None:
-        self.process = subprocess.Popen(self.argv, env=self.env, cwd=project_root())  # noqa: S603
+        self.process = subprocess.Popen(self.argv, env=self.env, cwd=project_root())
 
     def kill(self) -> None:
         assert self.process is not None
@@ -125,13 +138,18 @@ async def consumed(engine: AsyncEngine, group: str) -> int:
     """Messages consumed and committed in Postgres (sum of next offsets of a fresh topic)."""
     async with engine.connect() as conn:
         value = await conn.scalar(
-            text("SELECT coalesce(sum(next_offset), 0) FROM consumer_offsets "
-                 "WHERE consumer_group = :g"), {"g": group})
+            text(
+                "SELECT coalesce(sum(next_offset), 0) FROM consumer_offsets "
+                "WHERE consumer_group = :g"
+            ),
+            {"g": group},
+        )
     return int(value or 0)
 
 
-async def wait_consumed(engine: AsyncEngine, group: str, at_least: int,
-                        timeout: float = 120.0) -> int:
+async def wait_consumed(
+    engine: AsyncEngine, group: str, at_least: int, timeout: float = 120.0
+) -> int:
     deadline = time.monotonic() + timeout
     while (done := await consumed(engine, group)) < at_least:
         if time.monotonic() > deadline:
@@ -149,5 +167,6 @@ async def stored_counts(engine: AsyncEngine) -> Counter[tuple[str, date]]:
 async def applied_ids(engine: AsyncEngine, group: str) -> int:
     async with engine.connect() as conn:
         value = await conn.scalar(
-            text("SELECT count(*) FROM applied_events WHERE consumer_group = :g"), {"g": group})
+            text("SELECT count(*) FROM applied_events WHERE consumer_group = :g"), {"g": group}
+        )
     return int(value or 0)

@@ -34,8 +34,13 @@ async def create_topics(bootstrap: str, names: list[str], partitions: int) -> No
 
 def _asyncpg_params(server_url: str) -> dict[str, object]:
     url = make_url(server_url)
-    return {"host": url.query.get("host") or url.host, "port": url.port, "user": url.username,
-            "password": url.password, "database": url.database}
+    return {
+        "host": url.query.get("host") or url.host,
+        "port": url.port,
+        "user": url.username,
+        "password": url.password,
+        "database": url.database,
+    }
 
 
 async def fresh_database(server_url: str) -> str:

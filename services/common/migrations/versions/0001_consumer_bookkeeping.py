@@ -21,17 +21,18 @@ def upgrade() -> None:
         sa.Column("topic", sa.Text, nullable=False),
         sa.Column("partition", sa.Integer, nullable=False),
         sa.Column("next_offset", sa.BigInteger, nullable=False),
-        sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False,
-                  server_default=sa.func.now()),
-        sa.PrimaryKeyConstraint("consumer_group", "topic", "partition",
-                                name="pk_consumer_offsets"),
+        sa.Column(
+            "updated_at", sa.DateTime(timezone=True), nullable=False, server_default=sa.func.now()
+        ),
+        sa.PrimaryKeyConstraint("consumer_group", "topic", "partition", name="pk_consumer_offsets"),
     )
     op.create_table(
         "applied_events",
         sa.Column("consumer_group", sa.Text, nullable=False),
         sa.Column("event_id", sa.Text, nullable=False),
-        sa.Column("applied_at", sa.DateTime(timezone=True), nullable=False,
-                  server_default=sa.func.now()),
+        sa.Column(
+            "applied_at", sa.DateTime(timezone=True), nullable=False, server_default=sa.func.now()
+        ),
         sa.PrimaryKeyConstraint("consumer_group", "event_id", name="pk_applied_events"),
     )
 
