@@ -123,10 +123,10 @@ async def test_postgres_down_mid_stream_consumer_waits_and_recovers(
 
 
 async def wait_for_partitions(
-    services: list[CountingService], expected: set[int], timeout: float = 60
+    services: list[CountingService], expected: set[int], within: float = 60
 ) -> list[list[int]]:
     """Poll /healthz until the instances together own exactly `expected` partitions."""
-    deadline = asyncio.get_running_loop().time() + timeout
+    deadline = asyncio.get_running_loop().time() + within
     async with httpx.AsyncClient() as client:
         while True:
             owned: list[list[int]] = []
@@ -147,7 +147,7 @@ async def wait_for_partitions(
 def metric_value(exposition: str, name: str, **labels: str) -> float:
     """The value of one sample in a Prometheus text exposition (0 when absent)."""
     for line in exposition.splitlines():
-        if line.startswith(name + "{") or line.startswith(name + " "):
-            if all(f'{k}="{v}"' in line for k, v in labels.items()):
-                return float(line.rsplit(" ", 1)[1])
+        sample = line.startswith((name + "{", name + " "))
+        if sample and all(f'{k}="{v}"' in line for k, v in labels.items()):
+            return float(line.rsplit(" ", 1)[1])
     return 0.0

@@ -28,17 +28,31 @@ from tests.support.infra import free_port, project_root
 @pytest.fixture
 def up_env(tmp_path: Path) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("KANAVA_")}
-    return env | {"KANAVA_DATA_DIR": str(tmp_path / "data"),
-                  "KANAVA_DEV_BROKER_PORT": str(free_port()),
-                  "KANAVA_TOPIC_PARTITIONS": "3"}
+    return env | {
+        "KANAVA_DATA_DIR": str(tmp_path / "data"),
+        "KANAVA_DEV_BROKER_PORT": str(free_port()),
+        "KANAVA_TOPIC_PARTITIONS": "3",
+    }
 
 
 @pytest.fixture
 def launcher(up_env: dict[str, str]) -> Iterator[subprocess.Popen[str]]:
     process = subprocess.Popen(
-        [sys.executable, "-m", "services.cli", "up", "--simulate", "--backfill-days", "1",
-         "--speed", "60"],
-        env=up_env, cwd=project_root(), stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+        [
+            sys.executable,
+            "-m",
+            "services.cli",
+            "up",
+            "--simulate",
+            "--backfill-days",
+            "1",
+            "--speed",
+            "60",
+        ],
+        env=up_env,
+        cwd=project_root(),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
         text=True,
     )
     yield process
@@ -70,8 +84,9 @@ async def list_topics(bootstrap: str) -> set[str]:
 
 
 async def first_chat_events(bootstrap: str, count: int) -> list[bytes]:
-    consumer = AIOKafkaConsumer(CHAT.topic, bootstrap_servers=bootstrap, group_id=None,
-                                auto_offset_reset="earliest")
+    consumer = AIOKafkaConsumer(
+        CHAT.topic, bootstrap_servers=bootstrap, group_id=None, auto_offset_reset="earliest"
+    )
     await consumer.start()
     values: list[bytes] = []
     try:
@@ -130,8 +145,13 @@ def test_a_taken_port_is_a_clear_message_not_a_traceback(up_env: dict[str, str])
     port = int(up_env["KANAVA_DEV_BROKER_PORT"])
     with socket.create_server(("127.0.0.1", port)):
         result = subprocess.run(
-            [sys.executable, "-m", "services.cli", "up"], env=up_env, cwd=project_root(),
-            capture_output=True, text=True, timeout=60, check=False,
+            [sys.executable, "-m", "services.cli", "up"],
+            env=up_env,
+            cwd=project_root(),
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
         )
     assert result.returncode == 2
     assert f"Kafka broker: port {port} is already in use" in result.stderr

@@ -148,12 +148,12 @@ async def consumed(engine: AsyncEngine, group: str) -> int:
 
 
 async def wait_consumed(
-    engine: AsyncEngine, group: str, at_least: int, timeout: float = 120.0
+    engine: AsyncEngine, group: str, at_least: int, within: float = 120.0
 ) -> int:
-    deadline = time.monotonic() + timeout
+    deadline = time.monotonic() + within
     while (done := await consumed(engine, group)) < at_least:
         if time.monotonic() > deadline:
-            raise AssertionError(f"consumed {done} of {at_least} within {timeout} s")
+            raise AssertionError(f"consumed {done} of {at_least} within {within} s")
         await asyncio.sleep(0.05)
     return done
 

@@ -9,9 +9,10 @@ import socket
 import uuid
 from pathlib import Path
 
-import asyncpg
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from sqlalchemy import text
 from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import create_async_engine
 
 from services.common.db import migrate
 
@@ -32,25 +33,13 @@ async def create_topics(bootstrap: str, names: list[str], partitions: int) -> No
         await admin.close()
 
 
-def _asyncpg_params(server_url: str) -> dict[str, object]:
-    url = make_url(server_url)
-    return {
-        "host": url.query.get("host") or url.host,
-        "port": url.port,
-        "user": url.username,
-        "password": url.password,
-        "database": url.database,
-    }
-
-
 async def fresh_database(server_url: str) -> str:
     """Create an empty database on the server of `server_url`, migrated to head; its URL."""
     name = f"test_{uuid.uuid4().hex[:12]}"
-    conn = await asyncpg.connect(**_asyncpg_params(server_url))  # type: ignore[arg-type]
-    try:
-        await conn.execute(f'CREATE DATABASE "{name}"')
-    finally:
-        await conn.close()
+    engine = create_async_engine(server_url, isolation_level="AUTOCOMMIT")
+    async with engine.connect() as conn:
+        await conn.execute(text(f'CREATE DATABASE "{name}"'))
+    await engine.dispose()
     url = make_url(server_url).set(database=name).render_as_string(hide_password=False)
     await asyncio.to_thread(migrate, url)
     return url

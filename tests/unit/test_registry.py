@@ -51,7 +51,8 @@ def test_demo_registry_loads_with_the_queues_of_domain_md() -> None:
     assert not health_station.is_open(datetime(2025, 11, 3, 20, 0, tzinfo=HELSINKI))
     assert not health_station.is_open(datetime(2025, 11, 8, 12, 0, tzinfo=HELSINKI))  # Saturday
     rehab = registry.queue("kuntoutus-chat")
-    assert rehab is not None and rehab.is_open(datetime(2025, 11, 4, 14, 59, tzinfo=HELSINKI))
+    assert rehab is not None
+    assert rehab.is_open(datetime(2025, 11, 4, 14, 59, tzinfo=HELSINKI))
     assert not rehab.is_open(datetime(2025, 11, 4, 15, 0, tzinfo=HELSINKI))
 
 
@@ -70,7 +71,8 @@ def test_opening_hours_durations_and_targets(tmp_path: Path) -> None:
     assert q3.is_open(datetime(2025, 11, 9, 23, 59, 59, tzinfo=HELSINKI))
     assert not q3.is_open(datetime(2025, 11, 9, 17, 59, tzinfo=HELSINKI))
     unit = registry.unit("u1")
-    assert unit is not None and unit.nps_target == 80
+    assert unit is not None
+    assert unit.nps_target == 80
     assert registry.unit("nope") is None
 
 
