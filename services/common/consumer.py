@@ -15,7 +15,7 @@ import logging
 import os
 import socket
 import time
-from collections.abc import Collection, Sequence
+from collections.abc import Callable, Collection, Coroutine, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol, TypeAlias
@@ -60,13 +60,26 @@ class Domain(Protocol):
         """Forget in-memory state of partitions this instance no longer owns."""
 
 
+BackgroundTask = Callable[["ServiceContext", asyncio.Event], Coroutine[Any, Any, None]]
+
+
+@dataclass(frozen=True)
+class ServiceContext:
+    """What background tasks of a service may use."""
+
+    engine: AsyncEngine
+    producer: AIOKafkaProducer
+
+
 @dataclass(frozen=True)
 class ConsumerApp:
-    """A consumer service: its name (also its consumer group), its stream and its domain."""
+    """A consumer service: its name (also its consumer group), its stream and its domain,
+    and tasks that run beside the consumer until it stops (schedules, sweeps)."""
 
     service: str
     stream: Stream
     domain: Domain
+    tasks: tuple[BackgroundTask, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -210,13 +223,7 @@ class StreamConsumer:
 
     async def _store(self, valid: list[Consumed], next_offsets: dict[int, int]) -> list[Consumed]:
         async with self.engine.begin() as conn:
-            new_ids = await claim_events(conn, self.app.service, [c.event.id for c in valid])
-            fresh = []
-            for consumed in valid:
-                if consumed.event.id in new_ids:
-                    new_ids.discard(consumed.event.id)
-                    fresh.append(consumed)
-            await self.app.domain.apply(conn, fresh)
+            fresh = await apply_new(conn, self.app.service, self.app.domain, valid)
             await save_offsets(conn, self.app.service, self.topic, next_offsets)
         return fresh
 
@@ -290,6 +297,20 @@ class StreamConsumer:
                 self._next_offsets.pop(partition, None)
                 with contextlib.suppress(KeyError):
                     metrics.LAG.remove(self.app.service, self.topic, str(partition))
+
+
+async def apply_new(
+    conn: AsyncConnection, group: str, domain: Domain, valid: Sequence[Consumed]
+) -> list[Consumed]:
+    """Claim the event ids and apply the first occurrence of each id never applied before."""
+    new_ids = await claim_events(conn, group, [c.event.id for c in valid])
+    fresh = []
+    for consumed in valid:
+        if consumed.event.id in new_ids:
+            new_ids.discard(consumed.event.id)
+            fresh.append(consumed)
+    await domain.apply(conn, fresh)
+    return fresh
 
 
 class _Rebalance(ConsumerRebalanceListener):  # type: ignore[misc]

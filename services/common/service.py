@@ -10,7 +10,7 @@ from datetime import timedelta
 
 from aiokafka.errors import KafkaConnectionError
 
-from services.common.consumer import ConsumerApp, StreamConsumer
+from services.common.consumer import ConsumerApp, ServiceContext, StreamConsumer
 from services.common.db import create_engine
 from services.common.logs import configure_logging
 from services.common.ops_http import PortInUse, bind, ops_app, serve
@@ -63,12 +63,14 @@ async def _main(app: ConsumerApp, settings: Settings, port: int) -> None:
         return {"service": app.service, "status": consumer.state, "partitions": consumer.partitions}
 
     http = asyncio.create_task(serve(ops_app(health), sock, stop))
+    context = ServiceContext(engine, producer)
+    tasks = [asyncio.create_task(task(context, stop)) for task in app.tasks]
     try:
         log.info("%s: consuming %s, metrics on :%d", app.service, app.stream.topic, port)
         await consumer.run(stop)
     finally:
         stop.set()
-        await http
+        await asyncio.gather(http, *tasks)
         await producer.stop()
         await engine.dispose()
 

@@ -1,0 +1,162 @@
+"""Prometheus metrics of chat_metrics (SPEC §6): names and labels are the contract."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from datetime import UTC, datetime
+
+from prometheus_client import Counter, Gauge, Histogram
+from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.registry import Collector
+
+from services.chat_metrics.live import LiveState
+from services.chat_metrics.stories import Story
+from services.common.registry import Registry
+
+WAIT_BUCKETS = (5, 10, 20, 30, 45, 60, 90, 120, 180, 300, 600, 900, 1800, 3600)
+HANDLE_BUCKETS = (60, 120, 300, 600, 900, 1200, 1800, 2700, 3600, 7200)
+
+QUEUE_INFO = Gauge(
+    "kanava_chat_queue_info",
+    "Names of chat queues, for joins in PromQL.",
+    ["queue", "unit", "service_area", "name"],
+)
+OFFERED = Counter(
+    "kanava_chat_offered", "Entries into the queue (queued and transferred in).", ["queue"]
+)
+ANSWERED = Counter("kanava_chat_answered", "Queue visits answered by a professional.", ["queue"])
+TRANSFERRED_OUT = Counter(
+    "kanava_chat_transferred_out",
+    "Queue visits that left by a transfer to another queue.",
+    ["queue"],
+)
+ABANDONED = Counter(
+    "kanava_chat_abandoned",
+    "Queue visits that left unanswered; short: waited under the short limit.",
+    ["queue", "short"],
+)
+BOT_SESSIONS = Counter("kanava_chat_bot_sessions", "Chats that started with the chatbot.")
+BOT_RESOLVED = Counter("kanava_chat_bot_resolved", "Chats the chatbot ended without a human.")
+BOT_HANDOVERS = Counter("kanava_chat_bot_handovers", "Chats the chatbot handed to a queue.")
+
+
+def wait_histogram(thresholds: Iterable[int]) -> Histogram:
+    return Histogram(
+        "kanava_chat_wait_seconds",
+        "Wait of a queue visit, from entering the queue to leaving it.",
+        ["queue", "outcome"],
+        buckets=sorted(set(WAIT_BUCKETS) | set(thresholds)),
+    )
+
+
+HANDLE = Histogram(
+    "kanava_chat_handle_seconds",
+    "Conversation time, answered to closed.",
+    ["queue"],
+    buckets=HANDLE_BUCKETS,
+)
+
+
+def publish_queue_info(registry: Registry) -> None:
+    for queue in registry.queues:
+        unit = registry.unit(queue.unit)
+        QUEUE_INFO.labels(queue.id, queue.unit, unit.service_area if unit else "", queue.name).set(
+            1
+        )
+
+
+class ChatExports:
+    """Counts what committed batches changed; counters only go up (a late event that turns an
+    abandon into an answer adds the answer; the exact figures are in Postgres)."""
+
+    def __init__(self, wait: Histogram) -> None:
+        self.wait = wait
+
+    def count(self, old: Mapping[str, Story], new: Iterable[Story]) -> None:
+        for story in new:
+            before = old.get(story.contact_id)
+            self._count_bot(before, story)
+            previous = {v.seq: v for v in before.visits} if before else {}
+            for visit in story.visits:
+                was = previous.get(visit.seq)
+                if was is None or was.queue_id != visit.queue_id:
+                    OFFERED.labels(visit.queue_id).inc()
+                    if visit.via_bot:
+                        BOT_HANDOVERS.inc()
+                if visit.ended_at is not None and (was is None or was.ended_at is None):
+                    self._count_end(
+                        visit.queue_id,
+                        visit.outcome,
+                        visit.wait_ms or 0,
+                        visit.short_abandon_seconds,
+                    )
+                if (
+                    visit.closed_by == "closed"
+                    and visit.handle_ms is not None
+                    and (was is None or was.closed_at is None)
+                ):
+                    HANDLE.labels(visit.queue_id).observe(visit.handle_ms / 1000)
+
+    def _count_end(self, queue: str, outcome: str, wait_ms: int, short_seconds: int) -> None:
+        if outcome == "answered":
+            ANSWERED.labels(queue).inc()
+        elif outcome == "abandoned":
+            ABANDONED.labels(queue, str(wait_ms < short_seconds * 1000).lower()).inc()
+        elif outcome == "transferred":
+            TRANSFERRED_OUT.labels(queue).inc()
+        if outcome in ("answered", "abandoned"):
+            self.wait.labels(queue, outcome).observe(wait_ms / 1000)
+
+    @staticmethod
+    def _count_bot(before: Story | None, story: Story) -> None:
+        if story.entry == "bot" and (before is None or before.entry != "bot"):
+            BOT_SESSIONS.inc()
+        if story.bot_resolved_at is not None and (before is None or before.bot_resolved_at is None):
+            BOT_RESOLVED.inc()
+
+
+class LiveCollector(Collector):
+    """Gauges computed at scrape time from the live state, so ages are exact to the scrape."""
+
+    def __init__(
+        self,
+        live: LiveState,
+        known_queues: Callable[[], Iterable[str]],
+        service_levels: Callable[[], Mapping[str, float]],
+    ) -> None:
+        self.live = live
+        self.known_queues = known_queues
+        self.service_levels = service_levels
+
+    def collect(self) -> Iterator[GaugeMetricFamily]:
+        queues = self.live.queues(datetime.now(UTC), self.known_queues())
+        families = {
+            "waiting": ("kanava_chat_waiting", "Clients waiting in the queue now."),
+            "oldest_wait_seconds": (
+                "kanava_chat_oldest_wait_seconds",
+                "Age of the oldest waiting visit now; 0 when none.",
+            ),
+            "active": ("kanava_chat_active", "Conversations answered and not closed."),
+            "agents_available": (
+                "kanava_chat_agents_available",
+                "Professionals available on the queue.",
+            ),
+            "capacity_slots": (
+                "kanava_chat_capacity_slots",
+                "Sum of concurrent-chat capacity of available professionals.",
+            ),
+        }
+        for attribute, (name, documentation) in families.items():
+            family = GaugeMetricFamily(name, documentation, labels=["queue"])
+            for queue, now in sorted(queues.items()):
+                family.add_metric([queue], getattr(now, attribute))
+            yield family
+        ratio = GaugeMetricFamily(
+            "kanava_chat_service_level_ratio",
+            "Today so far: answered within the queue's threshold / (answered + abandoned - "
+            "short abandoned); from Postgres, the same on every instance.",
+            labels=["queue"],
+        )
+        for queue, value in sorted(self.service_levels().items()):
+            ratio.add_metric([queue], value)
+        yield ratio

@@ -1,0 +1,206 @@
+"""How chat events change chat_metrics' state: facts, stories, per-day figures, live state."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections import Counter
+from collections.abc import Collection, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from services.chat_metrics import repository
+from services.chat_metrics.exports import ChatExports
+from services.chat_metrics.figures import (
+    BotFigures,
+    QueueFigures,
+    bot_figures,
+    difference,
+    queue_figures,
+)
+from services.chat_metrics.live import LiveState
+from services.chat_metrics.queues import QueueRules
+from services.chat_metrics.repository import AgentState
+from services.chat_metrics.stories import ChatFact, Story, derive
+from services.common.consumer import Consumed, ServiceContext
+from services.common.events import ChatAbandoned, ChatAbandonedData, Stream
+from services.common.producer import publish
+from services.common.schedule import every
+
+TIMEOUT_NAMESPACE = uuid.UUID("6f1c7a52-5d43-4b8e-9a37-2f0f7c0c2b11")
+
+
+@dataclass
+class _Pending:
+    """What a batch changed, kept until its transaction commits."""
+
+    old: dict[str, Story] = field(default_factory=dict)
+    new: list[Story] = field(default_factory=list)
+    partitions: dict[str, int] = field(default_factory=dict)
+    agents: list[AgentState] = field(default_factory=list)
+
+
+class ChatMetrics:
+    def __init__(self, rules: QueueRules, exports: ChatExports) -> None:
+        self.rules = rules
+        self.exports = exports
+        self.live = LiveState()
+        self.service_levels: dict[str, float] = {}
+        self._pending = _Pending()
+
+    async def apply(self, conn: AsyncConnection, events: Sequence[Consumed]) -> None:
+        pending = _Pending()
+        facts: list[tuple[str, ChatFact]] = []
+        for consumed in events:
+            event = consumed.event
+            if event.type == "agent.status":
+                pending.agents.append(_agent(consumed))
+            else:
+                facts.append((event.data.contact_id, to_fact(event)))
+                pending.partitions[event.data.contact_id] = consumed.partition
+        if facts:
+            await self._apply_contacts(conn, facts, pending)
+        pending.agents = _latest(pending.agents)
+        await repository.upsert_agents(conn, pending.agents)
+        self._pending = pending
+
+    async def _apply_contacts(
+        self, conn: AsyncConnection, facts: list[tuple[str, ChatFact]], pending: _Pending
+    ) -> None:
+        await repository.insert_facts(conn, facts)
+        contacts = list(pending.partitions)
+        stored = await repository.load_facts(conn, contacts)
+        pending.old = await repository.load_stories(conn, contacts)
+        pending.new = [derive(c, stored.get(c, []), self.rules.thresholds) for c in contacts]
+        queue_delta = difference(
+            self._queue_figures(pending.new), self._queue_figures(pending.old.values())
+        )
+        bot_delta = difference(
+            self._bot_figures(pending.new), self._bot_figures(pending.old.values())
+        )
+        await repository.add_queue_daily(conn, queue_delta)
+        await repository.add_bot_daily(conn, bot_delta)
+        await repository.replace_stories(conn, pending.new, pending.partitions)
+
+    def _queue_figures(self, stories: Collection[Story]) -> QueueFigures:
+        return sum((queue_figures(s.visits, self.rules.tz) for s in stories), Counter())
+
+    def _bot_figures(self, stories: Collection[Story]) -> BotFigures:
+        return sum((bot_figures(s, self.rules.tz) for s in stories), Counter())
+
+    def committed(self, events: Sequence[Consumed]) -> None:
+        pending, self._pending = self._pending, _Pending()
+        self.live.update_contacts(pending.new, pending.partitions)
+        for agent in pending.agents:
+            self.live.update_agent(agent)
+        self.exports.count(pending.old, pending.new)
+
+    async def restore(self, conn: AsyncConnection, partitions: Collection[int]) -> None:
+        for partition in partitions:
+            self.live.reset(partition)
+        for partition, contact, queue, entered, outcome in await repository.open_visits(
+            conn, partitions
+        ):
+            if outcome == "waiting":
+                self.live.set_waiting(partition, contact, queue, entered)
+            else:
+                self.live.set_active(partition, contact, queue)
+        for agent in await repository.agents_of(conn, partitions):
+            self.live.update_agent(agent)
+
+    def release(self, partitions: Collection[int]) -> None:
+        self.live.drop(partitions)
+
+    def timeouts(self, now: datetime) -> list[ChatAbandoned]:
+        """Abandon events for clients waiting past their queue's limit (SPEC §3.1). The id
+        depends only on the visit, so every instance that sends one sends the same event."""
+        events = []
+        for contact, queue, entered in self.live.waiting_visits():
+            deadline = self.rules.timeout_at(queue, entered)
+            if deadline <= now:
+                visit_key = f"{contact}|{queue}|{entered.isoformat()}"
+                events.append(
+                    ChatAbandoned(
+                        specversion="1.0",
+                        id=str(uuid.uuid5(TIMEOUT_NAMESPACE, visit_key)),
+                        source="kanava/chat_metrics",
+                        type="chat.abandoned",
+                        time=deadline,
+                        data=ChatAbandonedData(
+                            contact_id=contact, queue_id=queue, reason="timeout"
+                        ),
+                    )
+                )
+        return events
+
+    def tasks(
+        self, stream: Stream, sweep_seconds: float, refresh_seconds: float
+    ) -> tuple[Any, ...]:
+        async def sweep(context: ServiceContext, stop: asyncio.Event) -> None:
+            async def send() -> None:
+                await publish(context.producer, stream, self.timeouts(datetime.now(UTC)))
+
+            await every(sweep_seconds, send, stop, "chat_metrics: stale-contact sweep")
+
+        async def refresh(context: ServiceContext, stop: asyncio.Event) -> None:
+            async def read() -> None:
+                async with context.engine.connect() as conn:
+                    self.service_levels = await repository.today_service_levels(
+                        conn, _today(self.rules)
+                    )
+
+            await every(refresh_seconds, read, stop, "chat_metrics: service level refresh")
+
+        return sweep, refresh
+
+
+def _today(rules: QueueRules) -> date:
+    return datetime.now(UTC).astimezone(rules.tz).date()
+
+
+def to_fact(event: Any) -> ChatFact:
+    data = event.data
+    if event.type == "chat.transferred":
+        queue, to_queue = data.from_queue_id, data.to_queue_id
+    else:
+        queue, to_queue = getattr(data, "queue_id", None), None
+    return ChatFact(
+        event_id=event.id,
+        type=event.type,
+        time=event.time,
+        queue_id=queue,
+        to_queue_id=to_queue,
+        agent_id=getattr(data, "agent_id", None),
+        entry=getattr(data, "entry", None),
+        via_bot=getattr(data, "via_bot", False),
+        reason=getattr(data, "reason", None),
+        resolved=getattr(data, "resolved", None),
+    )
+
+
+def _agent(consumed: Consumed) -> AgentState:
+    event = consumed.event
+    return AgentState(
+        event.data.agent_id,
+        consumed.partition,
+        event.data.status,
+        tuple(event.data.queue_ids),
+        event.data.capacity,
+        event.time,
+        event.id,
+    )
+
+
+def _latest(agents: list[AgentState]) -> list[AgentState]:
+    latest: dict[str, AgentState] = {}
+    for agent in agents:
+        current = latest.get(agent.agent_id)
+        if current is None or (agent.status_time, agent.event_id) > (
+            current.status_time,
+            current.event_id,
+        ):
+            latest[agent.agent_id] = agent
+    return list(latest.values())

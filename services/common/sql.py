@@ -1,0 +1,35 @@
+"""Set-based writes: many rows in one statement through `unnest` of one array per column."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from sqlalchemy import TextClause, text
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+
+class BulkInsert:
+    """`INSERT INTO table (cols) SELECT * FROM unnest(...) <on_conflict>`, built once."""
+
+    def __init__(self, table: str, columns: Mapping[str, str], on_conflict: str = "") -> None:
+        self.columns = list(columns)
+        arrays = ", ".join(f"CAST(:{name} AS {sql_type}[])" for name, sql_type in columns.items())
+        self.statement: TextClause = text(
+            f"INSERT INTO {table} ({', '.join(self.columns)}) "
+            f"SELECT * FROM unnest({arrays}) {on_conflict}"
+        )
+
+    async def run(self, conn: AsyncConnection, rows: Sequence[Sequence[Any]]) -> None:
+        if rows:
+            by_column = dict(
+                zip(self.columns, (list(c) for c in zip(*rows, strict=True)), strict=True)
+            )
+            await conn.execute(self.statement, by_column)
+
+
+def add_to_counts(table: str, keys: Mapping[str, str], measures: Sequence[str]) -> BulkInsert:
+    """An upsert that adds the given numbers to the stored ones (deltas may be negative)."""
+    additions = ", ".join(f"{m} = {table}.{m} + EXCLUDED.{m}" for m in measures)
+    columns = dict(keys) | dict.fromkeys(measures, "bigint")
+    return BulkInsert(table, columns, f"ON CONFLICT ({', '.join(keys)}) DO UPDATE SET {additions}")
