@@ -35,6 +35,18 @@ def kafka_bootstrap(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         process.wait(timeout=10)
 
 
+@pytest.fixture
+def own_broker(tmp_path: Path) -> Iterator[str]:
+    """A broker of the test's own with the four topics (6 partitions): nothing else on it."""
+    port = free_port()
+    process = start_tansu(port, tmp_path / "tansu.log")
+    bootstrap = f"127.0.0.1:{port}"
+    asyncio.run(ensure_topics(bootstrap, partitions=6))
+    yield bootstrap
+    process.terminate()
+    process.wait(timeout=10)
+
+
 @pytest.fixture(scope="session")
 def postgres_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """URL of a PostgreSQL server's maintenance database: configured, else embedded."""

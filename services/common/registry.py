@@ -65,6 +65,8 @@ class OpeningHours(_Entry):
         if not self.is_open(local):
             return None
         close = self.days[WEEKDAYS[local.weekday()]][1]
+        if close == time.max:  # open until midnight
+            return local.replace(hour=0, minute=0, second=0, microsecond=0) + timedelta(days=1)
         return local.replace(hour=close.hour, minute=close.minute, second=0, microsecond=0)
 
 

@@ -27,7 +27,7 @@ class ServiceSpec:
 
 
 # The consumer services of SPEC §2, in start order; each is `python -m <module>`.
-SERVICES: tuple[ServiceSpec, ...] = ()
+SERVICES: tuple[ServiceSpec, ...] = (ServiceSpec("chat_metrics", "services.chat_metrics"),)
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:

@@ -15,10 +15,11 @@ from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from services.devstack.postgres import EmbeddedPostgres
 from tests.support.harness import (
-    CountingService,
+    ServiceProcess,
     applied_ids,
     chat_stream,
     consumed,
+    counting_service,
     prepare_counts_table,
     produce,
     stored_counts,
@@ -42,7 +43,7 @@ async def test_sigkill_at_random_points_loses_nothing_and_counts_nothing_twice(
     total = len(stream.messages)
     await prepare_counts_table(engine)
     await produce(kafka_bootstrap, topic, stream.messages)
-    service = CountingService(group, topic, free_port(), kafka_bootstrap, database_url, batch=300)
+    service = counting_service(group, topic, free_port(), kafka_bootstrap, database_url, batch=300)
     rng = random.Random(11)
     kills = 0
     for _ in range(6):
@@ -70,7 +71,7 @@ async def test_two_instances_in_a_group_one_killed(
     group = f"counting-{uuid.uuid4().hex[:8]}"
     await prepare_counts_table(engine)
     first, second = (
-        CountingService(group, topic, free_port(), kafka_bootstrap, database_url) for _ in range(2)
+        counting_service(group, topic, free_port(), kafka_bootstrap, database_url) for _ in range(2)
     )
     first.start()
     second.start()
@@ -100,7 +101,7 @@ async def test_postgres_down_mid_stream_consumer_waits_and_recovers(
     stream = chat_stream(unique=19_000, duplicates=1_000, seed=9)
     first_part, second_part = stream.messages[:12_000], stream.messages[12_000:]
     await produce(kafka_bootstrap, topic, first_part)
-    service = CountingService(group, topic, free_port(), kafka_bootstrap, database_url, batch=200)
+    service = counting_service(group, topic, free_port(), kafka_bootstrap, database_url, batch=200)
     service.start()
     await wait_consumed(engine, group, 3_000)
 
@@ -123,7 +124,7 @@ async def test_postgres_down_mid_stream_consumer_waits_and_recovers(
 
 
 async def wait_for_partitions(
-    services: list[CountingService], expected: set[int], within: float = 60
+    services: list[ServiceProcess], expected: set[int], within: float = 60
 ) -> list[list[int]]:
     """Poll /healthz until the instances together own exactly `expected` partitions."""
     deadline = asyncio.get_running_loop().time() + within
@@ -144,10 +145,10 @@ async def wait_for_partitions(
             await asyncio.sleep(0.2)
 
 
-def metric_value(exposition: str, name: str, **labels: str) -> float:
+def metric_value(exposition: str, metric: str, /, **labels: str) -> float:
     """The value of one sample in a Prometheus text exposition (0 when absent)."""
     for line in exposition.splitlines():
-        sample = line.startswith((name + "{", name + " "))
+        sample = line.startswith((metric + "{", metric + " "))
         if sample and all(f'{k}="{v}"' in line for k, v in labels.items()):
             return float(line.rsplit(" ", 1)[1])
     return 0.0

@@ -12,8 +12,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from tests.integration.test_consumer_exactness import metric_value, new_topic
 from tests.support.harness import (
-    CountingService,
     chat_stream,
+    counting_service,
     prepare_counts_table,
     produce,
     stored_counts,
@@ -87,7 +87,7 @@ async def test_poison_messages_are_dead_lettered_with_reason_and_the_rest_counte
         messages.insert(400 * n + 7, (f"p{n}".encode(), poison, [("trace", f"t{n}".encode())]))
     await produce(kafka_bootstrap, topic, messages)
 
-    service = CountingService(group, topic, free_port(), kafka_bootstrap, database_url)
+    service = counting_service(group, topic, free_port(), kafka_bootstrap, database_url)
     service.start()
     await wait_consumed(engine, group, len(messages))
     exposition = await service.metrics()

@@ -15,11 +15,15 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import asyncpg
+import httpx
 import psutil
 import pytest
 from aiokafka import AIOKafkaConsumer
 from aiokafka.admin import AIOKafkaAdminClient
+from alembic.config import Config
+from alembic.script import ScriptDirectory
 
+from services.common.db import MIGRATIONS
 from services.common.events import CHAT
 from services.common.topics import topic_names
 from tests.support.infra import free_port, project_root
@@ -32,6 +36,7 @@ def up_env(tmp_path: Path) -> dict[str, str]:
         "KANAVA_DATA_DIR": str(tmp_path / "data"),
         "KANAVA_DEV_BROKER_PORT": str(free_port()),
         "KANAVA_TOPIC_PARTITIONS": "3",
+        "KANAVA_CHAT_METRICS_METRICS_PORT": str(free_port()),
     }
 
 
@@ -109,20 +114,30 @@ def test_up_starts_the_stack_and_sigterm_leaves_nothing_behind(
     pgdata = Path(up_env["KANAVA_DATA_DIR"]) / "pgdata"
 
     assert asyncio.run(list_topics(bootstrap)) >= set(topic_names())
-    assert asyncio.run(schema_revision(pgdata)) == "0001"
+    assert asyncio.run(schema_revision(pgdata)) == head_revision()
     events = asyncio.run(first_chat_events(bootstrap, 50))
     assert len(events) >= 50
     now = datetime.now(UTC)
     parsed = [CHAT.parse(value, now, timedelta(hours=1)) for value in events]
     assert {event.type for event in parsed} & {"chat.queued", "agent.status", "chat.started"}
 
+    health = httpx.get(f"http://127.0.0.1:{up_env['KANAVA_CHAT_METRICS_METRICS_PORT']}/healthz")
+    assert health.json()["service"] == "chat_metrics"
     started = started_processes(launcher.pid, pgdata)
-    assert len(started) >= 3, "broker, simulator and postgres at least"
+    assert len(started) >= 4, "broker, chat_metrics, simulator and postgres at least"
     launcher.send_signal(signal.SIGTERM)
     assert launcher.wait(timeout=60) == 0
     time.sleep(0.5)
     left = [p for p in started if p.is_running() and p.status() != psutil.STATUS_ZOMBIE]
     assert left == []
+
+
+def head_revision() -> str:
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    head = ScriptDirectory.from_config(config).get_current_head()
+    assert head is not None
+    return head
 
 
 def started_processes(launcher_pid: int, pgdata: Path) -> list[psutil.Process]:

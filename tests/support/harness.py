@@ -79,29 +79,21 @@ async def produce(bootstrap: str, topic: str, messages: list[Message]) -> None:
         await producer.stop()
 
 
-class CountingService:
-    """One process of the counting service in a consumer group."""
+class ServiceProcess:
+    """One process of a consumer service, with the short group timeouts tests need."""
 
-    def __init__(
-        self, group: str, topic: str, port: int, bootstrap: str, database_url: str, batch: int = 500
-    ) -> None:
-        self.argv = [
-            sys.executable,
-            "-m",
-            "tests.support.counting_service",
-            group,
-            topic,
-            str(port),
-        ]
+    def __init__(self, argv: list[str], port: int, env: dict[str, str]) -> None:
+        self.argv = [sys.executable, *argv]
         self.port = port
-        self.env = os.environ | {
-            "KANAVA_KAFKA_BOOTSTRAP": bootstrap,
-            "KANAVA_DATABASE_URL": database_url,
-            "KANAVA_BATCH_MAX_RECORDS": str(batch),
-            "KANAVA_SESSION_TIMEOUT_MS": "3000",
-            "KANAVA_HEARTBEAT_INTERVAL_MS": "500",
-            "KANAVA_LOG_LEVEL": "WARNING",
-        }
+        self.env = (
+            os.environ
+            | {
+                "KANAVA_SESSION_TIMEOUT_MS": "3000",
+                "KANAVA_HEARTBEAT_INTERVAL_MS": "500",
+                "KANAVA_LOG_LEVEL": "WARNING",
+            }
+            | env
+        )
         self.process: subprocess.Popen[bytes] | None = None
 
     def start(self) -> None:
@@ -127,6 +119,20 @@ class CountingService:
             response = await client.get(f"http://127.0.0.1:{self.port}/metrics")
             response.raise_for_status()
             return response.text
+
+
+def counting_service(
+    group: str, topic: str, port: int, bootstrap: str, database_url: str, batch: int = 500
+) -> ServiceProcess:
+    return ServiceProcess(
+        ["-m", "tests.support.counting_service", group, topic, str(port)],
+        port,
+        {
+            "KANAVA_KAFKA_BOOTSTRAP": bootstrap,
+            "KANAVA_DATABASE_URL": database_url,
+            "KANAVA_BATCH_MAX_RECORDS": str(batch),
+        },
+    )
 
 
 async def prepare_counts_table(engine: AsyncEngine) -> None:

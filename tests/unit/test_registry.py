@@ -70,6 +70,10 @@ def test_opening_hours_durations_and_targets(tmp_path: Path) -> None:
     assert q2.is_open(datetime(2025, 12, 25, 3, 0, tzinfo=HELSINKI))
     assert q3.is_open(datetime(2025, 11, 9, 23, 59, 59, tzinfo=HELSINKI))
     assert not q3.is_open(datetime(2025, 11, 9, 17, 59, tzinfo=HELSINKI))
+    assert q3.opening_hours is not None
+    assert q3.opening_hours.closing_time(datetime(2025, 11, 9, 19, 0, tzinfo=HELSINKI)) == (
+        datetime(2025, 11, 10, 0, 0, tzinfo=HELSINKI)
+    )
     unit = registry.unit("u1")
     assert unit is not None
     assert unit.nps_target == 80

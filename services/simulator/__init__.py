@@ -1,0 +1,1 @@
+"""The simulator: realistic source events for demos, dashboards and load tests."""

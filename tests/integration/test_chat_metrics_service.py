@@ -1,0 +1,129 @@
+"""The chat_metrics process end to end: Kafka in, Postgres figures and Prometheus metrics out."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from services.common.events import CHAT
+from services.common.producer import new_producer, publish
+from tests.integration.test_chat_metrics_store import REGISTRY, bot_daily, daily
+from tests.integration.test_consumer_exactness import metric_value
+from tests.support.chat_events import SCENARIO_BOT, SCENARIO_Q1, SCENARIO_Q2, chat, scenario
+from tests.support.harness import ServiceProcess, wait_consumed
+from tests.support.infra import free_port
+
+
+def chat_metrics(bootstrap: str, database_url: str, registry: Path) -> ServiceProcess:
+    port = free_port()
+    return ServiceProcess(
+        ["-m", "services.chat_metrics"],
+        port,
+        {
+            "KANAVA_KAFKA_BOOTSTRAP": bootstrap,
+            "KANAVA_DATABASE_URL": database_url,
+            "KANAVA_CHAT_METRICS_METRICS_PORT": str(port),
+            "KANAVA_REGISTRY_FILE": str(registry),
+        },
+    )
+
+
+async def send(bootstrap: str, events: list[object]) -> None:
+    producer = new_producer(bootstrap)
+    await producer.start()
+    try:
+        await publish(producer, CHAT, events)  # type: ignore[arg-type]
+    finally:
+        await producer.stop()
+
+
+def waiting_now(count: int) -> list[object]:
+    now = datetime.now(UTC)
+    return [
+        chat(
+            "chat.queued",
+            now - timedelta(seconds=30 + n),
+            contact_id=f"live-{uuid.uuid4()}",
+            queue_id="q1" if n % 2 else "q2",
+        )
+        for n in range(count)
+    ]
+
+
+async def test_scenario_through_kafka_gives_figures_and_metrics(
+    own_broker: str, engine: AsyncEngine, database_url: str, tmp_path: Path
+) -> None:
+    registry = tmp_path / "registry.yaml"
+    registry.write_text(REGISTRY, encoding="utf-8")
+    service = chat_metrics(own_broker, database_url, registry)
+    service.start()
+    events = scenario() + waiting_now(1)
+    await send(own_broker, events)
+    await wait_consumed(engine, "chat_metrics", len(events))
+    exposition = await service.metrics()
+    assert service.stop() == 0
+
+    assert await daily(engine, "q1") == SCENARIO_Q1
+    assert await daily(engine, "q2") == SCENARIO_Q2
+    assert await bot_daily(engine) == SCENARIO_BOT
+    expected = {
+        ("kanava_chat_offered_total", (("queue", "q1"),)): 5,
+        ("kanava_chat_answered_total", (("queue", "q1"),)): 2,
+        ("kanava_chat_transferred_out_total", (("queue", "q1"),)): 1,
+        ("kanava_chat_abandoned_total", (("queue", "q1"), ("short", "true"))): 1,
+        ("kanava_chat_abandoned_total", (("queue", "q1"), ("short", "false"))): 1,
+        ("kanava_chat_wait_seconds_count", (("queue", "q1"), ("outcome", "answered"))): 2,
+        (
+            "kanava_chat_wait_seconds_bucket",
+            (("queue", "q1"), ("outcome", "answered"), ("le", "60.0")),
+        ): 1,
+        (
+            "kanava_chat_wait_seconds_bucket",
+            (("queue", "q1"), ("outcome", "answered"), ("le", "90.0")),
+        ): 2,
+        ("kanava_chat_wait_seconds_sum", (("queue", "q1"), ("outcome", "answered"))): 135,
+        ("kanava_chat_handle_seconds_sum", (("queue", "q1"),)): 1200,
+        ("kanava_chat_bot_sessions_total", ()): 2,
+        ("kanava_chat_bot_resolved_total", ()): 1,
+        ("kanava_chat_bot_handovers_total", ()): 1,
+        ("kanava_chat_waiting", (("queue", "q2"),)): 1,
+        ("kanava_chat_waiting", (("queue", "q1"),)): 0,
+        ("kanava_chat_active", (("queue", "q1"),)): 0,
+        (
+            "kanava_chat_queue_info",
+            (("queue", "q1"), ("unit", "u"), ("service_area", "sa"), ("name", "Queue 1")),
+        ): 1,
+    }
+    for (name, labels), value in expected.items():
+        assert metric_value(exposition, name, **dict(labels)) == value, (name, labels)
+    oldest = metric_value(exposition, "kanava_chat_oldest_wait_seconds", queue="q2")
+    assert 30 <= oldest < 120
+
+
+async def test_two_instances_export_their_own_partitions_and_sum_to_the_truth(
+    own_broker: str, engine: AsyncEngine, database_url: str, tmp_path: Path
+) -> None:
+    registry = tmp_path / "registry.yaml"
+    registry.write_text(REGISTRY, encoding="utf-8")
+    first, second = (chat_metrics(own_broker, database_url, registry) for _ in range(2))
+    first.start()
+    second.start()
+    await asyncio.sleep(8)  # both join the group before the events arrive
+    events = waiting_now(40)
+    await send(own_broker, events)
+    await wait_consumed(engine, "chat_metrics", 40)
+    await asyncio.sleep(0.5)
+    expositions = [await first.metrics(), await second.metrics()]
+    assert first.stop() == 0
+    assert second.stop() == 0
+    per_instance = [
+        {q: metric_value(text, "kanava_chat_waiting", queue=q) for q in ("q1", "q2")}
+        for text in expositions
+    ]
+    assert all(sum(counts.values()) > 0 for counts in per_instance), per_instance
+    assert sum(counts["q1"] for counts in per_instance) == 20
+    assert sum(counts["q2"] for counts in per_instance) == 20
