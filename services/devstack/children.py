@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 _PR_SET_PDEATHSIG = 1
 
 
-def _detach_and_tie_to_parent() -> None:
+def detach_and_tie_to_parent() -> None:
     """Own process group, so a terminal's Ctrl-C reaches only the launcher (which stops the
     children once, gracefully); SIGTERM from the kernel if the launcher itself dies."""
     os.setpgrp()
@@ -31,7 +31,7 @@ class Child:
             self.argv,
             env=dict(env),
             stdin=subprocess.DEVNULL,
-            preexec_fn=_detach_and_tie_to_parent,
+            preexec_fn=detach_and_tie_to_parent,
         )
 
     def exited(self) -> int | None:

@@ -61,8 +61,12 @@ def launcher(up_env: dict[str, str]) -> Iterator[subprocess.Popen[str]]:
         text=True,
     )
     yield process
-    if process.poll() is None:
-        process.kill()
+    if process.poll() is None:  # a failed test: stop the stack the way a user would
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            process.kill()
 
 
 def read_until(process: subprocess.Popen[str], marker: str, limit: float = 60) -> str:
