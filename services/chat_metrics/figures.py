@@ -44,13 +44,13 @@ def queue_figures(visits: list[Visit], tz: ZoneInfo) -> QueueFigures:
 
 def _add_visit(figures: QueueFigures, visit: Visit, tz: ZoneInfo) -> None:
     queue = visit.queue_id
-    entered = _day(visit.entered_at, tz)
+    entered = local_day(visit.entered_at, tz)
     figures[(queue, entered, "offered")] += 1
     if visit.via_bot:
         figures[(queue, entered, "bot_handovers")] += 1
     if visit.ended_at is None or visit.wait_ms is None:
         return
-    ended, wait_ms = _day(visit.ended_at, tz), visit.wait_ms
+    ended, wait_ms = local_day(visit.ended_at, tz), visit.wait_ms
     if visit.outcome == "answered":
         figures[(queue, ended, "answered")] += 1
         figures[(queue, ended, "answered_wait_ms")] += wait_ms
@@ -64,7 +64,7 @@ def _add_visit(figures: QueueFigures, visit: Visit, tz: ZoneInfo) -> None:
     elif visit.outcome == "transferred":
         figures[(queue, ended, "transferred_out")] += 1
     if visit.closed_by == "closed" and visit.closed_at is not None:
-        closed = _day(visit.closed_at, tz)
+        closed = local_day(visit.closed_at, tz)
         figures[(queue, closed, "closed")] += 1
         figures[(queue, closed, "handle_ms")] += visit.handle_ms or 0
         if visit.resolved is not None:
@@ -75,9 +75,9 @@ def _add_visit(figures: QueueFigures, visit: Visit, tz: ZoneInfo) -> None:
 def bot_figures(story: Story, tz: ZoneInfo) -> BotFigures:
     figures: BotFigures = Counter()
     if story.entry == "bot" and story.started_at is not None:
-        figures[(_day(story.started_at, tz), "sessions")] += 1
+        figures[(local_day(story.started_at, tz), "sessions")] += 1
     if story.bot_resolved_at is not None:
-        figures[(_day(story.bot_resolved_at, tz), "resolved")] += 1
+        figures[(local_day(story.bot_resolved_at, tz), "resolved")] += 1
     return figures
 
 
@@ -87,5 +87,5 @@ def difference(new: Counter[K], old: Counter[K]) -> dict[K, int]:
     return {k: new[k] - old[k] for k in keys if new[k] != old[k]}
 
 
-def _day(moment: datetime, tz: ZoneInfo) -> date:
+def local_day(moment: datetime, tz: ZoneInfo) -> date:
     return moment.astimezone(tz).date()

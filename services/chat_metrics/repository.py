@@ -6,11 +6,12 @@ import json
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from services.chat_metrics.figures import BOT_MEASURES, QUEUE_MEASURES
+from services.chat_metrics.figures import BOT_MEASURES, QUEUE_MEASURES, local_day
 from services.chat_metrics.stories import ChatFact, Story, Visit
 from services.common.sql import BulkInsert, add_to_counts
 
@@ -33,10 +34,12 @@ _VISIT_COLUMNS = {
     "partition": "integer",
     "queue_id": "text",
     "entered_at": "timestamptz",
+    "entered_day": "date",
     "entered_by": "text",
     "via_bot": "boolean",
     "outcome": "text",
     "ended_at": "timestamptz",
+    "ended_day": "date",
     "wait_ms": "bigint",
     "abandon_reason": "text",
     "agent_id": "text",
@@ -177,7 +180,7 @@ async def load_stories(conn: AsyncConnection, contacts: Collection[str]) -> dict
 
 
 async def replace_stories(
-    conn: AsyncConnection, stories: Sequence[Story], partitions: Mapping[str, int]
+    conn: AsyncConnection, stories: Sequence[Story], partitions: Mapping[str, int], tz: ZoneInfo
 ) -> None:
     ids = [story.contact_id for story in stories]
     await conn.execute(
@@ -192,10 +195,12 @@ async def replace_stories(
                 partitions[s.contact_id],
                 v.queue_id,
                 v.entered_at,
+                local_day(v.entered_at, tz),
                 v.entered_by,
                 v.via_bot,
                 v.outcome,
                 v.ended_at,
+                local_day(v.ended_at, tz) if v.ended_at else None,
                 v.wait_ms,
                 v.abandon_reason,
                 v.agent_id,

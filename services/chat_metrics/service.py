@@ -83,7 +83,7 @@ class ChatMetrics:
         )
         await repository.add_queue_daily(conn, queue_delta)
         await repository.add_bot_daily(conn, bot_delta)
-        await repository.replace_stories(conn, pending.new, pending.partitions)
+        await repository.replace_stories(conn, pending.new, pending.partitions, self.rules.tz)
 
     def _queue_figures(self, stories: Collection[Story]) -> QueueFigures:
         return sum((queue_figures(s.visits, self.rules.tz) for s in stories), Counter())

@@ -230,3 +230,48 @@ async def test_stale_clients_time_out_at_stale_after_or_closing(
     assert (await daily(engine, "day-queue"))["timed_out"] == 2
     late = {e.data.contact_id for e in domain.timeouts(at(3, "19:00:01"))}
     assert late == {"s4"}
+
+
+async def test_day_figures_view_gives_the_ratios_of_spec_4(
+    engine: AsyncEngine, domain: ChatMetrics
+) -> None:
+    """q1: SL 1/(2+2-1); abandon rate (2-1)/3; ASA (45+90)/2; waits 45 and 90 s:
+    p50 67.5, p90 45 + 0.9 x 45 = 85.5 (linear interpolation); AHT 600; resolved 1 of 2.
+    q2: one answer after 30 s, closed after 720 s with resolved unknown."""
+    await apply_batch(engine, domain, scenario())
+    async with engine.connect() as conn:
+        rows = {
+            row["queue_id"]: dict(row)
+            for row in (
+                await conn.execute(
+                    text(
+                        "SELECT queue_id, service_level, abandon_rate, asa_seconds, "
+                        "wait_p50_seconds, wait_p90_seconds, aht_seconds, resolved_rate "
+                        "FROM chat_queue_day_figures WHERE day = :d"
+                    ),
+                    {"d": DAY},
+                )
+            ).mappings()
+        }
+    assert rows == {
+        "q1": {
+            "queue_id": "q1",
+            "service_level": 1 / 3,
+            "abandon_rate": 1 / 3,
+            "asa_seconds": 67.5,
+            "wait_p50_seconds": 67.5,
+            "wait_p90_seconds": 85.5,
+            "aht_seconds": 600,
+            "resolved_rate": 0.5,
+        },
+        "q2": {
+            "queue_id": "q2",
+            "service_level": 1.0,
+            "abandon_rate": 0.0,
+            "asa_seconds": 30,
+            "wait_p50_seconds": 30,
+            "wait_p90_seconds": 30,
+            "aht_seconds": 720,
+            "resolved_rate": None,
+        },
+    }

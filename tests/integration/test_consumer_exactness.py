@@ -109,10 +109,9 @@ async def test_postgres_down_mid_stream_consumer_waits_and_recovers(
     await produce(kafka_bootstrap, topic, second_part)
     await asyncio.sleep(4)
     assert service.alive(), "the consumer must wait for the database, not exit"
-    retries = metric_value(
-        await service.metrics(), "kanava_consumer_database_retries_total", service=group
-    )
-    assert retries >= 1
+    exposition = await service.metrics()
+    assert metric_value(exposition, "kanava_consumer_database_retries_total", service=group) >= 1
+    assert metric_sum(exposition, "kanava_consumer_lag", service=group) > 0
     await asyncio.to_thread(own_postgres.restart)
 
     await wait_consumed(engine, group, 20_000)
@@ -143,6 +142,15 @@ async def wait_for_partitions(
             if asyncio.get_running_loop().time() > deadline:
                 raise AssertionError(f"partitions owned: {owned}")
             await asyncio.sleep(0.2)
+
+
+def metric_sum(exposition: str, metric: str, /, **labels: str) -> float:
+    """The sum of all samples of a metric that carry the given labels."""
+    return sum(
+        float(line.rsplit(" ", 1)[1])
+        for line in exposition.splitlines()
+        if line.startswith(metric + "{") and all(f'{k}="{v}"' in line for k, v in labels.items())
+    )
 
 
 def metric_value(exposition: str, metric: str, /, **labels: str) -> float:

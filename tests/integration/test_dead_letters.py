@@ -122,3 +122,10 @@ async def test_poison_messages_are_dead_lettered_with_reason_and_the_rest_counte
     assert (
         metric_value(exposition, "kanava_consumer_events_total", outcome="duplicate", **labels) == 0
     )
+    lag = [
+        line
+        for line in exposition.splitlines()
+        if line.startswith("kanava_consumer_lag{") and f'service="{group}"' in line
+    ]
+    assert len(lag) == 6, "one lag series per owned partition"
+    assert all(line.endswith(" 0.0") for line in lag), lag

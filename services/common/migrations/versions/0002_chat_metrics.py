@@ -31,6 +31,30 @@ QUEUE_MEASURES = (
 )
 
 
+_DAY_FIGURES_VIEW = """
+CREATE VIEW chat_queue_day_figures AS
+SELECT d.queue_id, d.day, d.offered, d.answered, d.abandoned, d.short_abandoned, d.timed_out,
+       d.transferred_out, d.answered_within_sl, d.closed, d.resolved_true, d.resolved_known,
+       d.bot_handovers,
+       d.answered_within_sl::float8
+           / NULLIF(d.answered + d.abandoned - d.short_abandoned, 0) AS service_level,
+       (d.abandoned - d.short_abandoned)::float8
+           / NULLIF(d.answered + d.abandoned - d.short_abandoned, 0) AS abandon_rate,
+       d.answered_wait_ms / 1000.0 / NULLIF(d.answered, 0) AS asa_seconds,
+       w.wait_p50_seconds, w.wait_p90_seconds,
+       d.handle_ms / 1000.0 / NULLIF(d.closed, 0) AS aht_seconds,
+       d.resolved_true::float8 / NULLIF(d.resolved_known, 0) AS resolved_rate
+FROM chat_queue_daily d
+LEFT JOIN (
+    SELECT queue_id, ended_day AS day,
+           percentile_cont(0.5) WITHIN GROUP (ORDER BY wait_ms) / 1000.0 AS wait_p50_seconds,
+           percentile_cont(0.9) WITHIN GROUP (ORDER BY wait_ms) / 1000.0 AS wait_p90_seconds
+    FROM chat_visits WHERE outcome = 'answered'
+    GROUP BY queue_id, ended_day
+) w USING (queue_id, day)
+"""
+
+
 def _count(name: str) -> sa.Column[int]:
     return sa.Column(name, sa.BigInteger, nullable=False, server_default="0")
 
@@ -66,10 +90,12 @@ def upgrade() -> None:
         sa.Column("partition", sa.Integer, nullable=False),
         sa.Column("queue_id", sa.Text, nullable=False),
         sa.Column("entered_at", _TS, nullable=False),
+        sa.Column("entered_day", sa.Date, nullable=False, comment="local day of entered_at"),
         sa.Column("entered_by", sa.Text, nullable=False),
         sa.Column("via_bot", sa.Boolean, nullable=False),
         sa.Column("outcome", sa.Text, nullable=False),
         sa.Column("ended_at", _TS),
+        sa.Column("ended_day", sa.Date, comment="local day of ended_at"),
         sa.Column("wait_ms", sa.BigInteger),
         sa.Column("abandon_reason", sa.Text),
         sa.Column("agent_id", sa.Text),
@@ -81,7 +107,7 @@ def upgrade() -> None:
         sa.Column("short_abandon_seconds", sa.Integer, nullable=False),
         sa.PrimaryKeyConstraint("contact_id", "seq", name="pk_chat_visits"),
     )
-    op.create_index("ix_chat_visits_queue_ended", "chat_visits", ["queue_id", "ended_at"])
+    op.create_index("ix_chat_visits_queue_ended", "chat_visits", ["queue_id", "ended_day"])
     op.create_index(
         "ix_chat_visits_open",
         "chat_visits",
@@ -103,6 +129,7 @@ def upgrade() -> None:
         _count("sessions"),
         _count("resolved"),
     )
+    op.execute(_DAY_FIGURES_VIEW)
     op.create_table(
         "chat_agents",
         sa.Column("agent_id", sa.Text, primary_key=True),
