@@ -28,7 +28,7 @@ def main() -> int:
     rules = QueueRules(registry, ZoneInfo(settings.timezone))
     domain = ChatMetrics(rules, ChatExports(wait_histogram(rules.all_thresholds())))
     publish_queue_info(registry)
-    REGISTRY.register(LiveCollector(domain.live, rules.known, lambda: domain.service_levels))
+    REGISTRY.register(LiveCollector(domain.live, rules, lambda: domain.service_levels))
     app = ConsumerApp("chat_metrics", CHAT, domain, domain.tasks(CHAT, 30, 15))
     return run_service(app, settings)
 

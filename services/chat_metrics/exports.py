@@ -10,6 +10,7 @@ from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 
 from services.chat_metrics.live import LiveState
+from services.chat_metrics.queues import QueueRules
 from services.chat_metrics.stories import Story
 from services.common.registry import Registry
 
@@ -121,15 +122,16 @@ class LiveCollector(Collector):
     def __init__(
         self,
         live: LiveState,
-        known_queues: Callable[[], Iterable[str]],
+        rules: QueueRules,
         service_levels: Callable[[], Mapping[str, float]],
     ) -> None:
         self.live = live
-        self.known_queues = known_queues
+        self.rules = rules
         self.service_levels = service_levels
 
     def collect(self) -> Iterator[GaugeMetricFamily]:
-        queues = self.live.queues(datetime.now(UTC), self.known_queues())
+        now = datetime.now(UTC)
+        queues = self.live.queues(now, self.rules.known())
         families = {
             "waiting": ("kanava_chat_waiting", "Clients waiting in the queue now."),
             "oldest_wait_seconds": (
@@ -148,8 +150,8 @@ class LiveCollector(Collector):
         }
         for attribute, (name, documentation) in families.items():
             family = GaugeMetricFamily(name, documentation, labels=["queue"])
-            for queue, now in sorted(queues.items()):
-                family.add_metric([queue], getattr(now, attribute))
+            for queue, state in sorted(queues.items()):
+                family.add_metric([queue], getattr(state, attribute))
             yield family
         ratio = GaugeMetricFamily(
             "kanava_chat_service_level_ratio",
@@ -160,3 +162,24 @@ class LiveCollector(Collector):
         for queue, value in sorted(self.service_levels().items()):
             ratio.add_metric([queue], value)
         yield ratio
+        yield from self._queue_rules(now)
+
+    def _queue_rules(self, now: datetime) -> Iterator[GaugeMetricFamily]:
+        """Opening state and wait limit of registry queues, for alert rules."""
+        is_open = GaugeMetricFamily(
+            "kanava_chat_queue_open",
+            "1 while the queue is open (registry opening hours).",
+            labels=["queue"],
+        )
+        limit = GaugeMetricFamily(
+            "kanava_chat_queue_service_level_seconds",
+            "The queue's service-level threshold: answered within it counts as in time.",
+            labels=["queue"],
+        )
+        local = now.astimezone(self.rules.tz)
+        for queue_id in self.rules.known():
+            queue = self.rules.queue(queue_id)
+            is_open.add_metric([queue_id], float(queue.is_open(local)))
+            limit.add_metric([queue_id], queue.service_level_seconds)
+        yield is_open
+        yield limit

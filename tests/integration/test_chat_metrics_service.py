@@ -6,13 +6,14 @@ import asyncio
 import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from services.common.events import CHAT
 from services.common.producer import new_producer, publish
 from tests.integration.test_chat_metrics_store import REGISTRY, bot_daily, daily
-from tests.integration.test_consumer_exactness import metric_value
+from tests.integration.test_consumer_exactness import metric_value, wait_for_partitions
 from tests.support.chat_events import SCENARIO_BOT, SCENARIO_Q1, SCENARIO_Q2, chat, scenario
 from tests.support.harness import ServiceProcess, wait_consumed
 from tests.support.infra import free_port
@@ -39,6 +40,12 @@ async def send(bootstrap: str, events: list[object]) -> None:
         await publish(producer, CHAT, events)  # type: ignore[arg-type]
     finally:
         await producer.stop()
+
+
+def day_queue_open() -> int:
+    """The test registry's day-queue is open on weekdays 08-16, Helsinki time."""
+    now = datetime.now(ZoneInfo("Europe/Helsinki"))
+    return int(now.weekday() < 5 and 8 <= now.hour < 16)
 
 
 def waiting_now(count: int) -> list[object]:
@@ -93,6 +100,9 @@ async def test_scenario_through_kafka_gives_figures_and_metrics(
         ("kanava_chat_waiting", (("queue", "q2"),)): 1,
         ("kanava_chat_waiting", (("queue", "q1"),)): 0,
         ("kanava_chat_active", (("queue", "q1"),)): 0,
+        ("kanava_chat_queue_service_level_seconds", (("queue", "q1"),)): 60,
+        ("kanava_chat_queue_open", (("queue", "q1"),)): 1,
+        ("kanava_chat_queue_open", (("queue", "day-queue"),)): day_queue_open(),
         (
             "kanava_chat_queue_info",
             (("queue", "q1"), ("unit", "u"), ("service_area", "sa"), ("name", "Queue 1")),
@@ -112,7 +122,7 @@ async def test_two_instances_export_their_own_partitions_and_sum_to_the_truth(
     first, second = (chat_metrics(own_broker, database_url, registry) for _ in range(2))
     first.start()
     second.start()
-    await asyncio.sleep(8)  # both join the group before the events arrive
+    await wait_for_partitions([first, second], set(range(6)))
     events = waiting_now(40)
     await send(own_broker, events)
     await wait_consumed(engine, "chat_metrics", 40)
@@ -127,3 +137,11 @@ async def test_two_instances_export_their_own_partitions_and_sum_to_the_truth(
     assert all(sum(counts.values()) > 0 for counts in per_instance), per_instance
     assert sum(counts["q1"] for counts in per_instance) == 20
     assert sum(counts["q2"] for counts in per_instance) == 20
+
+    restarted = chat_metrics(own_broker, database_url, registry)
+    restarted.start()
+    await wait_for_partitions([restarted], set(range(6)))  # restored before it reports them
+    exposition = await restarted.metrics()
+    assert restarted.stop() == 0
+    assert metric_value(exposition, "kanava_chat_waiting", queue="q1") == 20
+    assert metric_value(exposition, "kanava_chat_waiting", queue="q2") == 20
