@@ -8,6 +8,7 @@ milliseconds so that taking a story's old contribution back and adding the new o
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Iterable
 from datetime import date, datetime
 from typing import TypeVar
 from zoneinfo import ZoneInfo
@@ -72,12 +73,13 @@ def _add_visit(figures: QueueFigures, visit: Visit, tz: ZoneInfo) -> None:
             figures[(queue, closed, "resolved_true")] += visit.resolved
 
 
-def bot_figures(story: Story, tz: ZoneInfo) -> BotFigures:
+def bot_figures(stories: Iterable[Story], tz: ZoneInfo) -> BotFigures:
     figures: BotFigures = Counter()
-    if story.entry == "bot" and story.started_at is not None:
-        figures[(local_day(story.started_at, tz), "sessions")] += 1
-    if story.bot_resolved_at is not None:
-        figures[(local_day(story.bot_resolved_at, tz), "resolved")] += 1
+    for story in stories:
+        if story.entry == "bot" and story.started_at is not None:
+            figures[(local_day(story.started_at, tz), "sessions")] += 1
+        if story.bot_resolved_at is not None:
+            figures[(local_day(story.bot_resolved_at, tz), "resolved")] += 1
     return figures
 
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections import Counter
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
@@ -86,10 +85,10 @@ class ChatMetrics:
         await repository.replace_stories(conn, pending.new, pending.partitions, self.rules.tz)
 
     def _queue_figures(self, stories: Collection[Story]) -> QueueFigures:
-        return sum((queue_figures(s.visits, self.rules.tz) for s in stories), Counter())
+        return queue_figures([v for s in stories for v in s.visits], self.rules.tz)
 
     def _bot_figures(self, stories: Collection[Story]) -> BotFigures:
-        return sum((bot_figures(s, self.rules.tz) for s in stories), Counter())
+        return bot_figures(stories, self.rules.tz)
 
     def committed(self, events: Sequence[Consumed]) -> None:
         pending, self._pending = self._pending, _Pending()
@@ -162,22 +161,22 @@ def _today(rules: QueueRules) -> date:
 
 
 def to_fact(event: Any) -> ChatFact:
-    data = event.data
+    data = event.data.__dict__  # plain dict reads: the event types have different fields
     if event.type == "chat.transferred":
-        queue, to_queue = data.from_queue_id, data.to_queue_id
+        queue, to_queue = data["from_queue_id"], data["to_queue_id"]
     else:
-        queue, to_queue = getattr(data, "queue_id", None), None
+        queue, to_queue = data.get("queue_id"), None
     return ChatFact(
         event_id=event.id,
         type=event.type,
         time=event.time,
         queue_id=queue,
         to_queue_id=to_queue,
-        agent_id=getattr(data, "agent_id", None),
-        entry=getattr(data, "entry", None),
-        via_bot=getattr(data, "via_bot", False),
-        reason=getattr(data, "reason", None),
-        resolved=getattr(data, "resolved", None),
+        agent_id=data.get("agent_id"),
+        entry=data.get("entry"),
+        via_bot=data.get("via_bot", False),
+        reason=data.get("reason"),
+        resolved=data.get("resolved"),
     )
 
 

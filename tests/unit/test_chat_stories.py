@@ -52,13 +52,13 @@ def stories(events: list[Any]) -> dict[str, Story]:
 
 def figures(events: list[Any]) -> tuple[Counter[Any], Counter[Any]]:
     derived = stories(events).values()
-    queues: Counter[Any] = sum((queue_figures(s.visits, HELSINKI) for s in derived), Counter())
-    bots: Counter[Any] = sum((bot_figures(s, HELSINKI) for s in derived), Counter())
+    queues = queue_figures([v for s in derived for v in s.visits], HELSINKI)
+    bots = bot_figures(derived, HELSINKI)
     return queues, bots
 
 
 def per_queue(queues: Counter[Any], queue: str, day: date = DAY) -> dict[str, int]:
-    return {m: n for (q, d, m), n in queues.items() if q == queue and d == day}
+    return {m: n for (q, d, m), n in queues.items() if q == queue and d == day and n}
 
 
 def nonzero(expected: dict[str, int]) -> dict[str, int]:
