@@ -6,7 +6,7 @@ TOOLS := .kanava/tools
 UV := $(TOOLS)/bin/uv
 VENV := .venv
 
-.PHONY: up test lint typecheck pytest schemas
+.PHONY: up test lint typecheck pytest schemas bench-chat
 
 $(UV):
 	$(PYTHON) -m venv $(TOOLS)
@@ -33,3 +33,6 @@ pytest: $(VENV)/.synced
 
 schemas: $(VENV)/.synced
 	$(VENV)/bin/kanava schemas
+
+bench-chat: $(VENV)/.synced
+	$(VENV)/bin/python -m bench.chat_metrics

@@ -1,9 +1,13 @@
 """The chat model: a deterministic discrete-event simulation of the registry's chat queues.
 
-Each local day of each queue is simulated on its own, with a generator seeded by (seed, day,
-queue). The same day therefore always gives the same events, whatever range is asked for: a
-repeated backfill re-sends identical events (same ids, which consumers drop as duplicates), and
-adding a queue to the registry leaves the other queues' events as they were.
+The simulation runs day by day (local days). Queues linked by transfers (`TRANSFERS`, both ends in
+the registry) form a group that lives through a day together: one clock, one generator seeded by
+(seed, day, the group's queue ids, sorted and joined by "+"), so a client can cross from one queue
+to another within the day. A queue linked to no other is a group of its own, seeded by (seed,
+day, queue) as before. The same day therefore always gives the same events, whatever range is
+asked for: a repeated backfill re-sends identical events (same ids, which consumers drop as
+duplicates), and adding a queue to the registry leaves the events of the groups it does not join
+as they were.
 
 A queue's day: professionals work shifts sized to the expected load; clients arrive while the
 queue is open (Poisson, the hourly rate shaped by hour of day and weekday), some first talk with
@@ -12,6 +16,17 @@ who picks the chat up after a short delay; impatient clients leave; conversation
 lognormal time. Clients still waiting at closing time are abandoned (`closed_hours`), except in
 a queue that stays open past midnight, where the day's last professionals serve the queue empty.
 Public holidays are not modelled.
+
+Transfers (jonosiirto), only while the target queue is open:
+- triage: the nurse ends a share of the answered health-station conversations by handing the
+  client over to the doctor chat (`chat.transferred` instead of `chat.closed`; the nurse's slot
+  frees). The share is set each day so that the handovers meet the doctor chat's volume
+  (`queued_per_weekday`), and the doctor chat then gets no direct clients (it does only on a
+  day its triage source is missing from the registry or closed).
+- re-routing: the queue system moves a few waiting health-station clients to the rehabilitation
+  chat shortly after they enter, if they are still unanswered then.
+A transferred client waits in the target queue like any other (no `chat.queued`), and is answered
+by its professionals, or abandons. A contact gets at most one `chat.closed`, at its very end.
 """
 
 from __future__ import annotations
@@ -43,6 +58,8 @@ from services.common.events import (
     ChatQueuedData,
     ChatStarted,
     ChatStartedData,
+    ChatTransferred,
+    ChatTransferredData,
     ContactData,
     Data,
     Envelope,
@@ -57,7 +74,8 @@ class QueueProfile:
     """Volume and behaviour of one queue."""
 
     queued_per_weekday: float
-    """Entries into the human queue on an average open weekday."""
+    """Entries into the human queue on an average open weekday: clients who come straight or
+    through the chatbot, or, for a queue reached through triage, the clients handed over."""
     bot_share: float = 0.3
     """Share of chats that start with the chatbot."""
     authenticated_share: float = 1.0
@@ -73,12 +91,34 @@ PROFILES: dict[str, QueueProfile] = {
     "laakari-chat": QueueProfile(5.0, bot_share=0.0, handle_median_s=15 * 60),
     # 102 contacts in its first 14 days.
     "pitkaaikaissairaudet-chat": QueueProfile(7.0, bot_share=0.2),
-    # 563 contacts Jan-Oct 2025; identified or anonymous.
-    "kuntoutus-chat": QueueProfile(2.7, authenticated_share=0.6),
+    # 563 contacts Jan-Oct 2025 (≈ 2.7 a weekday), of which ≈ 0.7 a weekday re-routed from the
+    # health-station chat; identified or anonymous.
+    "kuntoutus-chat": QueueProfile(2.0, authenticated_share=0.6),
     # "A few a day"; identified or anonymous.
     "sosiaalineuvonta-chat": QueueProfile(4.0, authenticated_share=0.5, handle_median_s=15 * 60),
 }
 DEFAULT_PROFILE = QueueProfile(5.0)
+
+
+@dataclass(frozen=True)
+class Route:
+    """Clients moved from one queue to another (jonosiirto, DOMAIN.md 004:2021-2042)."""
+
+    from_queue: str
+    to_queue: str
+    kind: Literal["triage", "reroute"]
+    """triage: answered conversations handed over, as many as the target's volume; reroute:
+    a share of the clients entering `from_queue` while the target is open, before an answer."""
+    share: float = 0.0
+    """reroute: the share of clients marked to be moved."""
+
+
+TRANSFERS: tuple[Route, ...] = (
+    # The doctor chat is reached from the nurse's triage (DOMAIN.md 004:209-211).
+    Route("terveysasema-chat", "laakari-chat", "triage"),
+    # ≈ 1 % of those waiting while the rehabilitation chat is open; some are answered first.
+    Route("terveysasema-chat", "kuntoutus-chat", "reroute", 0.013),
+)
 
 # Relative arrival rate by local hour: a morning peak, as in health-station chat.
 HOUR_WEIGHT = (
@@ -94,6 +134,11 @@ PICKUP_MEDIAN_S, PICKUP_LOAD_FACTOR, PICKUP_SIGMA = 35.0, 0.8, 0.7
 HANDLE_SIGMA = 0.55
 SHORT_ABANDON_SHARE = 0.03
 PATIENCE_MEDIAN_S, PATIENCE_SIGMA = 360.0, 0.9
+# Of the health-station entries while the doctor chat is open, the share whose conversation
+# ends there answered: the base of the daily triage share.
+TRIAGE_BASE_SHARE = 0.93
+# The queue system re-routes a marked client this long after the entry.
+REROUTE_MEDIAN_S, REROUTE_SIGMA = 20.0, 0.6
 RESOLVED: tuple[tuple[bool | None, float], ...] = ((True, 0.68), (False, 0.27), (None, 0.05))
 LANGUAGES: tuple[tuple[str, float], ...] = (("fi", 0.93), ("sv", 0.03), ("en", 0.04))
 CAPACITIES = (2, 3)
@@ -148,11 +193,62 @@ def simulate_day(
 ) -> list[tuple[int, Envelope]]:
     """The events of one local day of every queue, sorted by time."""
     events: list[tuple[int, Envelope]] = []
-    for queue in registry.queues:
-        rng = random.Random(f"kanava-chat/{seed}/{day.isoformat()}/{queue.id}")
-        events += QueueDay(queue, PROFILES.get(queue.id, DEFAULT_PROFILE), day, tz, rng).run()
+    for group in transfer_groups(registry):
+        key = "+".join(queue.id for queue in group)
+        rng = random.Random(f"kanava-chat/{seed}/{day.isoformat()}/{key}")
+        events += simulate_group(group, day, tz, rng)
     events.sort(key=lambda item: item[0])
     return events
+
+
+def transfer_groups(registry: Registry) -> list[list[Queue]]:
+    """The registry's queues grouped by the transfers that link them, each sorted by id."""
+    group_of = {queue.id: {queue.id} for queue in registry.queues}
+    for route in TRANSFERS:
+        if route.from_queue in group_of and route.to_queue in group_of:
+            merged = group_of[route.from_queue] | group_of[route.to_queue]
+            for queue_id in merged:
+                group_of[queue_id] = merged
+    queues = {queue.id: queue for queue in registry.queues}
+    groups = {tuple(sorted(ids)) for ids in group_of.values()}
+    return [[queues[queue_id] for queue_id in ids] for ids in sorted(groups)]
+
+
+def simulate_group(
+    queues: list[Queue], day: date, tz: ZoneInfo, rng: random.Random
+) -> list[tuple[int, Envelope]]:
+    """One local day of queues linked by transfers, on one clock: their events in time order."""
+    clock = Clock()
+    events: list[tuple[int, Envelope]] = []
+    days = {
+        queue.id: QueueDay(
+            queue, PROFILES.get(queue.id, DEFAULT_PROFILE), day, tz, clock, rng, events
+        )
+        for queue in queues
+    }
+    for route in TRANSFERS:
+        source, target = days.get(route.from_queue), days.get(route.to_queue)
+        if source is None or target is None:
+            continue
+        if route.kind == "reroute":
+            source.reroutes.append((target, route.share))
+        elif (share := triage_share(source, target)) > 0:
+            source.triage, source.triage_share = target, share
+            target.direct = False
+    for queue_day in days.values():
+        queue_day.start()
+    clock.run()
+    return events
+
+
+def triage_share(source: QueueDay, target: QueueDay) -> float:
+    """The share of answered conversations of `source` handed over to `target` that day: the
+    target's expected volume over the source's entries while the target is open."""
+    if target.opening is None:
+        return 0.0
+    handovers = target.expected_entries(target.opening)
+    base = source.expected_entries(target.opening) * TRIAGE_BASE_SHARE
+    return min(1.0, handovers / base) if base > 0 else 0.0
 
 
 def to_ms(moment: datetime) -> int:
@@ -299,37 +395,55 @@ class Visit:
 
 
 class QueueDay:
-    """One queue through one local day; `run()` gives its events with their epoch ms."""
+    """One queue through one local day, on the clock of its transfer group; `start()` plans it,
+    the clock's run makes its events (into the group's list, with their epoch ms)."""
 
     def __init__(
-        self, queue: Queue, profile: QueueProfile, day: date, tz: ZoneInfo, rng: random.Random
+        self,
+        queue: Queue,
+        profile: QueueProfile,
+        day: date,
+        tz: ZoneInfo,
+        clock: Clock,
+        rng: random.Random,
+        events: list[tuple[int, Envelope]],
     ) -> None:
-        self.queue, self.profile, self.day, self.tz, self.rng = queue, profile, day, tz, rng
-        self.clock = Clock()
-        self.events: list[tuple[int, Envelope]] = []
+        self.queue, self.profile, self.day, self.tz = queue, profile, day, tz
+        self.clock, self.rng, self.events = clock, rng, events
+        self.opening = open_interval(queue, day, tz)
+        self.parts = [] if self.opening is None else segments(day, self.opening, tz)
+        self.per_hour = queued_per_hour(profile, day, self.parts)
         self.waiting: deque[Visit] = deque()
         self.agents: list[Agent] = []
         self.open = False
         self.carry_over = False
+        self.direct = True
+        """Clients arrive on their own (not only through triage)."""
+        self.triage: QueueDay | None = None
+        self.triage_share = 0.0
+        self.reroutes: list[tuple[QueueDay, float]] = []
 
-    def run(self) -> list[tuple[int, Envelope]]:
-        opening = open_interval(self.queue, self.day, self.tz)
-        if opening is None:
-            return []
-        parts = segments(self.day, opening, self.tz)
-        per_hour = queued_per_hour(self.profile, self.day, parts)
+    def expected_entries(self, window: tuple[int, int]) -> float:
+        """Expected entries into the queue within [start, end) epoch milliseconds."""
+        return sum(
+            rate * max(0, min(part.end, window[1]) - max(part.start, window[0])) / _HOUR_MS
+            for part, rate in zip(self.parts, self.per_hour, strict=True)
+        )
+
+    def start(self) -> None:
+        if self.opening is None:
+            return
+        opening = self.opening
         midnight = datetime.combine(self.day + timedelta(days=1), time(), self.tz)
         self.carry_over = opening[1] == to_ms(midnight) and self.queue.is_open(midnight)
-        self.open = True
-        # Closing first: at the closing instant it runs before anything else scheduled then.
+        # Opening and closing first: at their instant they run before anything else then.
+        self.clock.at(opening[0], self.open_queue)
         self.clock.at(opening[1], self.close_queue)
-        self.plan_agents(
-            opening[1], plan_shifts(parts, [staff_needed(self.profile, rate) for rate in per_hour])
-        )
-        for moment in self.arrival_times(parts, per_hour):
-            self.clock.at(moment, self.arrive)
-        self.clock.run()
-        return self.events
+        staff = [staff_needed(self.profile, rate) for rate in self.per_hour]
+        self.plan_agents(opening[1], plan_shifts(self.parts, staff))
+        if self.direct:
+            for moment in self.arrival_times(self.parts, self.per_hour):
+                self.clock.at(moment, self.arrive)
 
     def plan_agents(self, closing: int, shifts: list[Shift]) -> None:
         for n, shift in enumerate(shifts, start=1):
@@ -408,10 +522,20 @@ class QueueDay:
                 via_bot=via_bot,
             ),
         )
+        visit = self.admit(client)
+        for target, share in self.reroutes:
+            if target.open and self.rng.random() < share:
+                delay = self.duration_ms(REROUTE_MEDIAN_S, REROUTE_SIGMA, 3, 120)
+                self.clock.after(delay, partial(self.reroute, visit, target))
+                break
+
+    def admit(self, client: Client) -> Visit:
+        """The client starts waiting (entered or transferred in)."""
         visit = Visit(client)
         self.waiting.append(visit)
         self.clock.after(self.patience_ms(), partial(self.give_up, visit))
         self.assign()
+        return visit
 
     def patience_ms(self) -> int:
         if self.rng.random() < SHORT_ABANDON_SHARE:
@@ -419,13 +543,31 @@ class QueueDay:
         return self.duration_ms(PATIENCE_MEDIAN_S, PATIENCE_SIGMA, 15, 4 * 3600)
 
     def give_up(self, visit: Visit) -> None:
+        if visit.state in ("waiting", "picking"):
+            picker = self.take_out(visit)
+            self.abandon(visit, "client_left")
+            self.free(picker)
+
+    def reroute(self, visit: Visit, target: QueueDay) -> None:
+        """The queue system moves a client who is not answered yet to `target`."""
+        if visit.state in ("waiting", "picking") and target.open:
+            picker = self.take_out(visit)
+            self.transfer(visit.client, target)
+            self.free(picker)
+
+    def take_out(self, visit: Visit) -> Agent | None:
+        """End an unanswered visit; the professional who was picking the chat up, if any."""
         if visit.state == "waiting":
             self.waiting.remove(visit)
-            self.abandon(visit, "client_left")
+        picker = visit.agent if visit.state == "picking" else None
+        visit.state = "ended"
+        return picker
+
+    def free(self, picker: Agent | None) -> None:
+        if picker is None:
             self.end_shifts_if_drained()
-        elif visit.state == "picking" and visit.agent is not None:
-            self.abandon(visit, "client_left")
-            self.release(visit.agent)
+        else:
+            self.release(picker)
 
     def abandon(self, visit: Visit, reason: Literal["client_left", "closed_hours"]) -> None:
         visit.state = "ended"
@@ -435,6 +577,17 @@ class QueueDay:
                 contact_id=visit.client.contact_id, queue_id=self.queue.id, reason=reason
             ),
         )
+
+    def transfer(self, client: Client, target: QueueDay) -> None:
+        self.emit(
+            ChatTransferred,
+            ChatTransferredData(
+                contact_id=client.contact_id,
+                from_queue_id=self.queue.id,
+                to_queue_id=target.queue.id,
+            ),
+        )
+        target.admit(client)
 
     # -- professionals
 
@@ -467,14 +620,19 @@ class QueueDay:
             ),
         )
         handle = self.duration_ms(self.profile.handle_median_s, HANDLE_SIGMA, 60, 2 * 3600)
-        self.clock.after(handle, partial(self.close_chat, visit, visit.agent))
+        self.clock.after(handle, partial(self.end_conversation, visit, visit.agent))
 
-    def close_chat(self, visit: Visit, agent: Agent) -> None:
+    def end_conversation(self, visit: Visit, agent: Agent) -> None:
+        """Close the chat, or, in triage, hand the client over to the next queue."""
         visit.state = "ended"
-        self.emit(
-            ChatClosed,
-            ChatClosedData(contact_id=visit.client.contact_id, resolved=self.pick(RESOLVED)),
-        )
+        target = self.triage
+        if target is not None and target.open and self.rng.random() < self.triage_share:
+            self.transfer(visit.client, target)
+        else:
+            self.emit(
+                ChatClosed,
+                ChatClosedData(contact_id=visit.client.contact_id, resolved=self.pick(RESOLVED)),
+            )
         self.release(agent)
 
     def release(self, agent: Agent) -> None:
@@ -493,6 +651,9 @@ class QueueDay:
         """No new chats; `busy` until the open ones are closed, then `offline`."""
         agent.on_shift = False
         self.announce(agent, "offline" if agent.active == 0 else "busy")
+
+    def open_queue(self) -> None:
+        self.open = True
 
     def close_queue(self) -> None:
         self.open = False

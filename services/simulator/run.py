@@ -30,6 +30,7 @@ from services.common.events import (
     ChatClosedData,
     ChatQueued,
     ChatStarted,
+    ChatTransferred,
     ContactData,
     Envelope,
 )
@@ -176,7 +177,8 @@ def handover(
     events: Iterator[tuple[int, Envelope]], t0: datetime
 ) -> Iterator[tuple[int, Envelope]]:
     """End, at t0, what the world of `events` left open then: chats with the bot or waiting
-    in a queue end unanswered, conversations close (resolved unknown), professionals log off."""
+    in a queue (entered or transferred in) end unanswered, conversations close (resolved
+    unknown), professionals log off."""
     t0_ms = to_ms(t0)
     open_at_t0: dict[str, Envelope] = {}
     presence: dict[str, AgentStatus] = {}
@@ -193,8 +195,9 @@ def handover(
         event_id = uuid.uuid5(uuid.UUID(last.id), f"handover/{t0_ms}")
         if isinstance(last, ChatStarted):
             ended = envelope(ChatBotResolved, event_id, t0, ContactData(contact_id=contact))
-        elif isinstance(last, ChatQueued):
-            left = ChatAbandonedData(contact_id=contact, queue_id=last.data.queue_id)
+        elif isinstance(last, ChatQueued | ChatTransferred):
+            queue = last.data.queue_id if isinstance(last, ChatQueued) else last.data.to_queue_id
+            left = ChatAbandonedData(contact_id=contact, queue_id=queue)
             ended = envelope(ChatAbandoned, event_id, t0, left)
         else:
             ended = envelope(ChatClosed, event_id, t0, ChatClosedData(contact_id=contact))

@@ -11,6 +11,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from services.chat_metrics.service import to_fact
+from services.chat_metrics.stories import derive
 from services.common.events import (
     CHAT,
     AgentStatus,
@@ -20,12 +22,13 @@ from services.common.events import (
     ChatEvent,
     ChatQueued,
     ChatStarted,
+    ChatTransferred,
 )
 from services.common.registry import Registry, load_registry
 from services.common.settings import PROJECT_ROOT
 from services.simulator import chat
 from services.simulator.chat import SOURCE, simulate_chat, simulate_days, to_ms
-from services.simulator.run import realtime_events
+from services.simulator.run import handover, realtime_events
 
 HELSINKI = ZoneInfo("Europe/Helsinki")
 REGISTRY = load_registry(PROJECT_ROOT / "infra" / "registry" / "demo.yaml")
@@ -37,7 +40,21 @@ LIFECYCLES = {
     ("chat.started", "chat.bot_resolved"),
     ("chat.started", "chat.queued", "chat.answered", "chat.closed"),
     ("chat.started", "chat.queued", "chat.abandoned"),
+    # The nurse's triage hands the client over to the doctor chat.
+    (
+        "chat.started",
+        "chat.queued",
+        "chat.answered",
+        "chat.transferred",
+        "chat.answered",
+        "chat.closed",
+    ),
+    ("chat.started", "chat.queued", "chat.answered", "chat.transferred", "chat.abandoned"),
+    # The queue system re-routes a waiting client.
+    ("chat.started", "chat.queued", "chat.transferred", "chat.answered", "chat.closed"),
+    ("chat.started", "chat.queued", "chat.transferred", "chat.abandoned"),
 }
+HEALTH_STATION, DOCTOR, REHAB = "terveysasema-chat", "laakari-chat", "kuntoutus-chat"
 
 
 def simulate(start: datetime, end: datetime, seed: int) -> list[ChatEvent]:
@@ -62,14 +79,29 @@ def by_contact(events: list[ChatEvent]) -> dict[str, list[ChatEvent]]:
     return contacts
 
 
-def waits(events: list[ChatEvent], outcome: type[ChatEvent]) -> list[float]:
-    """Seconds from chat.queued to the visit's end, for visits that ended with `outcome`."""
-    queued = {e.data.contact_id: e.time for e in events if isinstance(e, ChatQueued)}
+def entries(events: list[ChatEvent]) -> list[tuple[str, str, datetime]]:
+    """(contact, queue, time) of every entry into a queue: queued or transferred in."""
+    found = []
+    for event in events:
+        if isinstance(event, ChatQueued):
+            found.append((event.data.contact_id, event.data.queue_id, event.time))
+        elif isinstance(event, ChatTransferred):
+            found.append((event.data.contact_id, event.data.to_queue_id, event.time))
+    return found
+
+
+def waits(events: list[ChatEvent], outcome: type[ChatAnswered | ChatAbandoned]) -> list[float]:
+    """Seconds from entering a queue to the visit's end, for visits that ended with `outcome`."""
+    entered = {(contact, queue): at for contact, queue, at in entries(events)}
     return [
-        (e.time - queued[contact]).total_seconds()
+        (e.time - entered[e.data.contact_id, e.data.queue_id]).total_seconds()
         for e in events
-        if isinstance(e, outcome) and (contact := contact_of(e)) is not None
+        if isinstance(e, outcome)
     ]
+
+
+def transfers(events: list[ChatEvent], to_queue: str) -> list[ChatTransferred]:
+    return [e for e in events if isinstance(e, ChatTransferred) and e.data.to_queue_id == to_queue]
 
 
 def test_the_same_seed_gives_the_same_events_ids_included() -> None:
@@ -113,11 +145,11 @@ def test_events_come_in_time_order_inside_the_range(two_weeks: list[ChatEvent]) 
 
 
 def test_nobody_enters_a_closed_queue(two_weeks: list[ChatEvent]) -> None:
-    queued = [e for e in two_weeks if isinstance(e, ChatQueued)]
+    entered = entries(two_weeks)
     queues = {q.id: q for q in REGISTRY.queues}
-    closed = [e for e in queued if not queues[e.data.queue_id].is_open(e.time.astimezone(HELSINKI))]
+    closed = [e for e in entered if not queues[e[1]].is_open(e[2].astimezone(HELSINKI))]
     assert closed == []
-    assert {e.data.queue_id for e in queued} == {q.id for q in REGISTRY.queues}
+    assert {queue for _, queue, _ in entered} == set(queues)
 
 
 def test_with_the_planned_staff_nobody_is_left_waiting_at_closing(
@@ -171,10 +203,26 @@ def test_every_contact_goes_through_one_whole_lifecycle(two_weeks: list[ChatEven
             queued = events[1]
             assert isinstance(queued, ChatQueued)
             assert queued.data.via_bot == (started.data.entry == "bot")
-            assert getattr(events[2].data, "queue_id", None) == queued.data.queue_id
+            assert_stays_in_its_queue(events)
         else:
             assert started.data.entry == "bot"
     assert len(contacts) > 1800
+
+
+def assert_stays_in_its_queue(events: list[ChatEvent]) -> None:
+    """Every event after the entry is about the queue the contact is in, and a transfer goes
+    from the health station: answered ones to the doctor, waiting ones to rehabilitation."""
+    queue, answered = "", False
+    for event in events:
+        if isinstance(event, ChatQueued):
+            queue = event.data.queue_id
+        elif isinstance(event, ChatTransferred):
+            assert event.data.from_queue_id == queue == HEALTH_STATION
+            assert event.data.to_queue_id == (DOCTOR if answered else REHAB)
+            queue, answered = event.data.to_queue_id, False
+        elif isinstance(event, ChatAnswered | ChatAbandoned):
+            assert event.data.queue_id == queue
+            answered = isinstance(event, ChatAnswered)
 
 
 def test_queued_events_carry_unit_authentication_and_language(
@@ -196,16 +244,20 @@ def test_queued_events_carry_unit_authentication_and_language(
 def test_no_professional_has_more_chats_than_announced_capacity(
     two_weeks: list[ChatEvent],
 ) -> None:
-    assert busiest_professional(two_weeks) == 3
+    busiest = busiest_professional(two_weeks)
+    assert busiest[HEALTH_STATION] == 3
+    # Both ends of the triage fill up at times; the nurse's slot frees at the handover.
+    assert busiest[DOCTOR] >= 2
 
 
-def busiest_professional(events: list[ChatEvent], all_offline_at_end: bool = True) -> int:
-    """Check presence against the chats each professional has; the most chats anyone had."""
+def busiest_professional(events: list[ChatEvent], all_offline_at_end: bool = True) -> Counter[str]:
+    """Check presence against the chats each professional has (a conversation holds a slot
+    until it is closed or transferred); by queue, the most chats anyone had at once."""
     capacity: dict[str, int] = {}
     status: dict[str, str] = {}
     active: Counter[str] = Counter()
     agent_of: dict[str, str] = {}
-    busiest = 0
+    busiest: Counter[str] = Counter()
     for event in events:
         if isinstance(event, AgentStatus):
             agent = event.data.agent_id
@@ -217,12 +269,16 @@ def busiest_professional(events: list[ChatEvent], all_offline_at_end: bool = Tru
             capacity[agent], status[agent] = event.data.capacity, event.data.status
         elif isinstance(event, ChatAnswered):
             agent = event.data.agent_id or ""
+            assert agent.startswith(f"a-{event.data.queue_id}-")
             assert status[agent] in ("available", "busy")
+            assert event.data.contact_id not in agent_of
             agent_of[event.data.contact_id] = agent
             active[agent] += 1
             assert active[agent] <= capacity[agent]
-            busiest = max(busiest, active[agent])
-        elif isinstance(event, ChatClosed):
+            queue = event.data.queue_id
+            busiest[queue] = max(busiest[queue], active[agent])
+        elif isinstance(event, ChatClosed | ChatTransferred) and event.data.contact_id in agent_of:
+            # A transfer of an answered conversation frees the professional's slot.
             active[agent_of.pop(event.data.contact_id)] -= 1
     if all_offline_at_end:
         assert set(status.values()) == {"offline"}
@@ -267,12 +323,112 @@ def test_health_station_volume_per_weekday_and_none_at_weekends(
 
 
 def test_small_queues_have_a_few_chats_a_day(two_weeks: list[ChatEvent]) -> None:
-    queued = Counter(e.data.queue_id for e in two_weeks if isinstance(e, ChatQueued))
-    per_weekday = {queue: n / 10 for queue, n in queued.items()}
+    entered = Counter(queue for _, queue, _ in entries(two_weeks))
+    per_weekday = {queue: n / 10 for queue, n in entered.items()}
     assert 2.0 <= per_weekday["kuntoutus-chat"] <= 4.0  # 563 in Jan-Oct
     assert 2.0 <= per_weekday["sosiaalineuvonta-chat"] <= 6.0
     assert 3.5 <= per_weekday["laakari-chat"] <= 6.5  # 104 in its first month
     assert 5.0 <= per_weekday["pitkaaikaissairaudet-chat"] <= 9.0  # 102 in 14 days
+
+
+def test_the_doctor_chat_is_reached_through_the_nurses_triage(
+    two_weeks: list[ChatEvent],
+) -> None:
+    """≈ 104 consultations in the first month (DOMAIN: doctor chat), handed over by nurses."""
+    to_doctor = [at for _, queue, at in entries(two_weeks) if queue == DOCTOR]
+    assert all(at.astimezone(HELSINKI).weekday() < 5 for at in to_doctor)
+    assert 3 <= len(to_doctor) / 10 <= 8
+    triaged = transfers(two_weeks, DOCTOR)
+    assert all(e.data.from_queue_id == HEALTH_STATION for e in triaged)
+    assert len(triaged) >= 0.9 * len(to_doctor)
+    answered = sum(
+        isinstance(e, ChatAnswered) and e.data.queue_id == HEALTH_STATION for e in two_weeks
+    )
+    assert 0.02 <= len(triaged) / answered <= 0.08
+
+
+def test_a_few_waiting_clients_are_rerouted_to_rehabilitation(two_weeks: list[ChatEvent]) -> None:
+    rerouted = transfers(two_weeks, REHAB)
+    health_station = [at for _, queue, at in entries(two_weeks) if queue == HEALTH_STATION]
+    assert 0 < len(rerouted) < 0.03 * len(health_station)
+    assert all(e.data.from_queue_id == HEALTH_STATION for e in rerouted)
+    # Moved shortly after entering, before any answer (see assert_stays_in_its_queue).
+    assert waits_before_transfer(two_weeks, rerouted) <= 120
+
+
+def waits_before_transfer(events: list[ChatEvent], moved: list[ChatTransferred]) -> float:
+    entered = {(contact, queue): at for contact, queue, at in entries(events)}
+    return max(
+        (e.time - entered[e.data.contact_id, e.data.from_queue_id]).total_seconds() for e in moved
+    )
+
+
+def test_a_transferred_contact_is_answered_or_waiting_before_and_closed_once_at_the_end(
+    two_weeks: list[ChatEvent],
+) -> None:
+    kinds: Counter[tuple[str, str]] = Counter()
+    for events in by_contact(two_weeks).values():
+        moved = [e for e in events if isinstance(e, ChatTransferred)]
+        if not moved:
+            continue
+        (transfer,) = moved
+        before = events[: events.index(transfer)]
+        after = events[events.index(transfer) + 1 :]
+        assert [e.type for e in before[:2]] == ["chat.started", "chat.queued"]
+        queues = {getattr(e.data, "queue_id", None) for e in before[1:]}
+        assert queues == {transfer.data.from_queue_id}
+        assert [e.type for e in before[2:]] in ([], ["chat.answered"])
+        assert [e.type for e in after] in (["chat.answered", "chat.closed"], ["chat.abandoned"])
+        assert getattr(after[0].data, "queue_id", None) == transfer.data.to_queue_id
+        closes = [e for e in events if isinstance(e, ChatClosed)]
+        assert closes == ([events[-1]] if after[0].type == "chat.answered" else [])
+        kinds[before[-1].type, after[0].type] += 1
+    # Handed over by the nurse or re-routed while waiting; then answered or abandoned.
+    assert set(kinds) >= {
+        ("chat.answered", "chat.answered"),
+        ("chat.answered", "chat.abandoned"),
+        ("chat.queued", "chat.answered"),
+    }
+
+
+def test_the_consumer_sees_every_visit_of_a_week_end(two_weeks: list[ChatEvent]) -> None:
+    week = [e for e in two_weeks if e.time < MONDAY + timedelta(days=7)]
+    visits = [
+        visit
+        for contact, events in by_contact(week).items()
+        for visit in derive(contact, [to_fact(e) for e in events], lambda q: (60, 10)).visits
+    ]
+    assert Counter(v.queue_id for v in visits) == Counter(q for _, q, _ in entries(week))
+    assert all(v.outcome != "waiting" and not v.in_conversation for v in visits)
+    assert all(v.entered_by in ("queued", "transfer") for v in visits)
+    outcomes = Counter(v.outcome for v in visits)
+    assert outcomes["transferred"] == len(transfers(week, REHAB)) > 0
+    handed_over = [v for v in visits if v.closed_by == "transfer"]
+    assert len(handed_over) == len(transfers(week, DOCTOR)) > 0
+    assert all(v.queue_id == HEALTH_STATION and v.outcome == "answered" for v in handed_over)
+
+
+def test_a_handover_ends_a_transferred_client_in_the_queue_it_waits_in() -> None:
+    world = simulate_days(REGISTRY, MONDAY.date(), seed=1, tz=HELSINKI)
+    day = list(itertools.takewhile(lambda item: item[0] < to_ms(MONDAY + timedelta(days=1)), world))
+    events = [cast("ChatEvent", e) for _, e in day]
+    # Just after a transfer whose client is still waiting then.
+    transfer = next(
+        e
+        for e in events
+        if isinstance(e, ChatTransferred)
+        and next(n for n in by_contact(events)[e.data.contact_id] if n.time > e.time).time
+        > e.time + timedelta(seconds=1)
+    )
+    t0 = transfer.time + timedelta(seconds=1)
+    ends = [cast("ChatEvent", e) for _, e in handover(iter(day), t0)]
+    (abandoned,) = [e for e in ends if contact_of(e) == transfer.data.contact_id]
+    assert isinstance(abandoned, ChatAbandoned)
+    assert abandoned.data.queue_id == transfer.data.to_queue_id
+    before = [e for e in events if e.time < t0] + ends
+    for contact, lifecycle in by_contact(before).items():
+        story = derive(contact, [to_fact(e) for e in lifecycle], lambda q: (60, 10))
+        assert all(v.outcome != "waiting" and not v.in_conversation for v in story.visits)
 
 
 def test_health_station_arrivals_peak_in_the_morning(two_weeks: list[ChatEvent]) -> None:
@@ -283,7 +439,8 @@ def test_health_station_arrivals_peak_in_the_morning(two_weeks: list[ChatEvent])
     )
     assert min(hours) == 7
     assert max(hours) == 19
-    assert max(hours, key=lambda h: hours[h]) in (8, 9)
+    assert max(hours, key=lambda h: hours[h]) in (7, 8, 9)
+    assert hours[8] + hours[9] > 2 * (hours[16] + hours[17])
     assert hours[8] > 3 * hours[19]
 
 
@@ -375,7 +532,7 @@ def test_a_queue_open_around_the_clock_serves_its_clients_across_midnight() -> N
         if lifecycle[0].time < MONDAY + timedelta(days=3):
             assert tuple(e.type for e in lifecycle) in LIFECYCLES, contact
     ended = [e for e in events if e.time < MONDAY + timedelta(days=3, hours=6)]
-    assert busiest_professional(ended, all_offline_at_end=False) == 3
+    assert max(busiest_professional(ended, all_offline_at_end=False).values()) == 3
 
 
 T0 = MONDAY.replace(hour=10, minute=30)

@@ -1,0 +1,1 @@
+"""Benchmarks of the Kanava services (run by hand, never by the test suite)."""

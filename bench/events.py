@@ -1,0 +1,151 @@
+"""Chat events for the benchmark, already encoded as Kafka (key, value) pairs.
+
+The backlog is the simulator's demo county, several times over: each seed is another
+simulated county of the same registry, its contact and agent ids prefixed with the seed so
+no two seeds share a contact, all seeds merged in time order like one bigger county.
+"""
+
+from __future__ import annotations
+
+import heapq
+import json
+import random
+import uuid
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from services.chat_metrics.queues import QueueRules
+from services.common.events import Envelope
+from services.common.registry import Registry
+from services.simulator.chat import simulate_chat
+
+Message = tuple[bytes, bytes]
+"""(key, value) of one Kafka message."""
+SOURCE = "bench/chat_metrics"
+
+
+@dataclass(frozen=True)
+class Backlog:
+    messages: list[Message]
+    seeds: int
+    days: int
+    start: datetime
+    end: datetime
+
+
+def backlog(registry: Registry, tz: ZoneInfo, at_least: int, days: int, end: datetime) -> Backlog:
+    """Simulated days before `end` (a local midnight), seed after seed until `at_least`."""
+    start = end - timedelta(days=days)
+    seeds: list[list[tuple[datetime, Message]]] = []
+    while sum(len(s) for s in seeds) < at_least:
+        seed = len(seeds) + 1
+        seeds.append([_renamed(e, seed) for e in simulate_chat(registry, start, end, seed, tz)])
+        if not seeds[-1]:
+            raise ValueError(f"no chat events between {start} and {end}")
+    merged = [message for _, message in heapq.merge(*seeds, key=lambda item: item[0])]
+    _check_unique_ids(merged)
+    return Backlog(merged, len(seeds), days, start, end)
+
+
+def _renamed(event: Envelope, seed: int) -> tuple[datetime, Message]:
+    body = event.model_dump(mode="json", exclude_none=True)
+    data: dict[str, Any] = body["data"]
+    for field, prefix in (("contact_id", "c"), ("agent_id", "a")):
+        if field in data:
+            data[field] = f"{prefix}{seed}-{data[field].split('-', 1)[1]}"
+    key = data.get("contact_id") or data["agent_id"]
+    return event.time, (key.encode(), _dumps(body))
+
+
+def _check_unique_ids(messages: Sequence[Message]) -> None:
+    ids = {json.loads(value)["id"] for _, value in messages}
+    if len(ids) != len(messages):
+        raise ValueError(f"{len(messages) - len(ids)} duplicate event ids in the backlog")
+
+
+def _dumps(body: dict[str, Any]) -> bytes:
+    return json.dumps(body, separators=(",", ":")).encode()
+
+
+def chat_message(kind: str, contact: str, at: datetime, data: dict[str, Any]) -> Message:
+    """One chat event of the benchmark's own, with a fresh id."""
+    body = {
+        "specversion": "1.0",
+        "id": str(uuid.uuid4()),
+        "source": SOURCE,
+        "type": kind,
+        "time": at.isoformat(),
+        "data": {"contact_id": contact, **data},
+    }
+    return contact.encode(), _dumps(body)
+
+
+@dataclass(frozen=True)
+class LiveContacts:
+    """New contacts at a steady pace: each is queued, answered `answer_lag` steps later and
+    closed `close_lag` steps later (a step queues one contact)."""
+
+    prefix: str
+    queues: Sequence[str]
+    answer_lag: int = 1000
+    close_lag: int = 3000
+
+    def plan(self) -> Iterator[tuple[str, int]]:
+        """(event type, contact number), endlessly."""
+        step = 0
+        while True:
+            yield "chat.queued", step
+            if step >= self.answer_lag:
+                yield "chat.answered", step - self.answer_lag
+            if step >= self.close_lag:
+                yield "chat.closed", step - self.close_lag
+            step += 1
+
+    def message(self, kind: str, number: int, at: datetime) -> Message:
+        contact = f"{self.prefix}-{number}"
+        queue = self.queues[number % len(self.queues)]
+        data: dict[str, Any] = {"queue_id": queue}
+        if kind == "chat.answered":
+            data["agent_id"] = f"{self.prefix}-agent-{number % 40}"
+        elif kind == "chat.closed":
+            data = {"resolved": True}
+        return chat_message(kind, contact, at, data)
+
+
+def waiting_contacts(
+    count: int, rules: QueueRules, now: datetime, seed: int = 7, margin_s: float = 900.0
+) -> list[Message]:
+    """`count` new contacts queued within the last hour, spread over the registry's queues,
+    at times the service will not time them out before `now + margin_s` (SPEC §3.1)."""
+    rng = random.Random(seed)
+    horizon = now + timedelta(seconds=margin_s)
+    queues = [q for q in rules.known() if _fits(rules, q, now, horizon, rng) is not None]
+    if not queues:
+        raise ValueError("no queue accepts a waiting client now without timing it out")
+    messages = []
+    for n in range(count):
+        queue = queues[n % len(queues)]
+        at = _fits(rules, queue, now, horizon, rng)
+        assert at is not None
+        messages.append(chat_message("chat.queued", f"bench-wait-{n}", at, {"queue_id": queue}))
+    return messages
+
+
+def _fits(
+    rules: QueueRules, queue: str, now: datetime, horizon: datetime, rng: random.Random
+) -> datetime | None:
+    """A random time in the last hour whose timeout falls after `horizon` (rejection
+    sampling); None if 200 tries found none."""
+    for _ in range(200):
+        at = now - timedelta(seconds=rng.uniform(1.0, 3600.0))
+        if rules.timeout_at(queue, at) > horizon:
+            return at
+    return None
+
+
+def last_local_midnight(tz: ZoneInfo) -> datetime:
+    local = datetime.now(UTC).astimezone(tz)
+    return local.replace(hour=0, minute=0, second=0, microsecond=0)

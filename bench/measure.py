@@ -1,0 +1,334 @@
+"""The measurements against the running service: backlog throughput, freshness at a steady
+rate, memory with many waiting clients."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from bisect import bisect_right
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from functools import partial
+from itertools import islice
+from typing import Any
+
+import asyncpg
+import httpx
+import psutil
+from aiokafka import AIOKafkaProducer
+
+from bench.events import LiveContacts, Message
+from bench.infra import Infra, ServiceProcess, cpu_used
+from bench.promtext import delta, gauge_sum, histogram_buckets, percentile, quantile
+from services.common.events import CHAT
+from services.common.producer import new_producer
+
+GROUP = "chat_metrics"
+_SUM = "SELECT coalesce(sum(next_offset), 0) FROM consumer_offsets WHERE consumer_group = $1"
+_BY_PARTITION = "SELECT partition, next_offset FROM consumer_offsets WHERE consumer_group = $1"
+Offsets = dict[int, int]
+"""Next offset per partition of chat.events."""
+
+
+async def produce(bootstrap: str, messages: Sequence[Message], chunk: int = 20_000) -> Offsets:
+    """Send everything, batched, and wait for every ack; the end offsets it reached."""
+    producer = new_producer(bootstrap)
+    await producer.start()
+    ends: Offsets = {}
+    try:
+        for first in range(0, len(messages), chunk):
+            futures = [
+                await producer.send(CHAT.topic, value=value, key=key)
+                for key, value in messages[first : first + chunk]
+            ]
+            for metadata in await asyncio.gather(*futures):
+                ends[metadata.partition] = max(ends.get(metadata.partition, 0), metadata.offset + 1)
+    finally:
+        await producer.stop()
+    return ends
+
+
+async def committed_sum(db: asyncpg.Connection) -> int:
+    return int(await db.fetchval(_SUM, GROUP))
+
+
+async def committed_offsets(db: asyncpg.Connection) -> Offsets:
+    return {row["partition"]: row["next_offset"] for row in await db.fetch(_BY_PARTITION, GROUP)}
+
+
+async def wait_offsets(
+    db: asyncpg.Connection, service: ServiceProcess, ends: Offsets, within: float
+) -> float:
+    """Wait until every partition committed up to `ends`; when it was (monotonic)."""
+    deadline = time.monotonic() + within
+    while True:
+        done = await committed_offsets(db)
+        if all(done.get(p, 0) >= o for p, o in ends.items()):
+            return time.monotonic()
+        service.check_alive()
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"not committed within {within} s: {done} of {ends}")
+        await asyncio.sleep(0.02)
+
+
+async def scrape(service: ServiceProcess) -> str:
+    async with httpx.AsyncClient(timeout=30) as client:
+        response = await client.get(service.metrics_url())
+        response.raise_for_status()
+        return response.text
+
+
+# --- 1. throughput of a backlog ----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Throughput:
+    events: int
+    total_s: float
+    """Process start to every event committed."""
+    first_commit_s: float
+    """Process start to the first committed batch."""
+    first_batch: int
+    cpu_s: float
+    cpu_after_first_s: float
+    peak_rss: int
+    machine_busy: float
+    """Share of all CPUs busy (any process) from the service's start to the end."""
+    other_cpu: dict[str, float]
+    """CPU seconds of the broker and of PostgreSQL over the same time."""
+
+    @property
+    def rate_total(self) -> float:
+        return self.events / self.total_s
+
+    @property
+    def rate_steady(self) -> float:
+        return (self.events - self.first_batch) / (self.total_s - self.first_commit_s)
+
+
+async def measure_throughput(
+    infra: Infra,
+    service: ServiceProcess,
+    db: asyncpg.Connection,
+    events: int,
+    within: float = 900.0,
+) -> Throughput:
+    """Start the service on a full topic; poll the committed offsets every 50 ms."""
+    machine, others = psutil.cpu_times(), infra.cpu_seconds()
+    service.start()
+    started = service.started_at
+    first: tuple[float, int, float] | None = None
+    while True:
+        tick = time.monotonic()
+        done = await committed_sum(db)
+        now = time.monotonic()
+        if done > 0 and first is None:
+            first = (now, done, service.cpu_seconds())
+        if done >= events:
+            break
+        service.check_alive()
+        if now - started > within:
+            raise TimeoutError(f"{done} of {events} committed within {within} s")
+        await asyncio.sleep(max(0.0, 0.05 - (time.monotonic() - tick)))
+    assert first is not None
+    cpu = service.cpu_seconds()
+    return Throughput(
+        events=events,
+        total_s=now - started,
+        first_commit_s=first[0] - started,
+        first_batch=first[1],
+        cpu_s=cpu,
+        cpu_after_first_s=cpu - first[2],
+        peak_rss=service.peak_rss_bytes(),
+        machine_busy=_busy_since(machine),
+        other_cpu=cpu_used(others, infra.cpu_seconds()),
+    )
+
+
+def _busy_since(before: Any) -> float:
+    after = psutil.cpu_times()
+    total = sum(after) - sum(before)
+    idle = (after.idle + after.iowait) - (before.idle + before.iowait)
+    return 1 - idle / total if total > 0 else 0.0
+
+
+# --- 3. freshness at a steady rate ---------------------------------------------------------------
+
+
+@dataclass
+class OffsetLog:
+    """When the poller first saw each committed offset of each partition."""
+
+    seen: dict[int, list[tuple[int, float]]] = field(default_factory=dict)
+
+    def record(self, offsets: Offsets, at: float) -> None:
+        for partition, offset in offsets.items():
+            history = self.seen.setdefault(partition, [])
+            if not history or offset > history[-1][0]:
+                history.append((offset, at))
+
+    def committed_at(self, partition: int, offset: int) -> float | None:
+        history = self.seen.get(partition, [])
+        index = bisect_right([o for o, _ in history], offset)
+        return history[index][1] if index < len(history) else None
+
+    def reached(self, ends: Offsets) -> bool:
+        return all(self.seen.get(p, [(0, 0.0)])[-1][0] >= o for p, o in ends.items())
+
+
+@dataclass(frozen=True)
+class Freshness:
+    sent: int
+    send_seconds: float
+    histogram_p50: float
+    histogram_p99: float
+    histogram_count: float
+    ack_p50: float
+    ack_p99: float
+    ack_max: float
+    matched: int
+
+    @property
+    def rate(self) -> float:
+        return self.sent / self.send_seconds
+
+
+async def poll_offsets(
+    db: asyncpg.Connection, log: OffsetLog, stop: asyncio.Event, every: float
+) -> None:
+    while not stop.is_set():
+        tick = time.monotonic()
+        offsets = await committed_offsets(db)
+        log.record(offsets, time.monotonic())
+        await asyncio.sleep(max(0.0, every - (time.monotonic() - tick)))
+
+
+async def measure_freshness(
+    service: ServiceProcess,
+    db: asyncpg.Connection,
+    bootstrap: str,
+    contacts: LiveContacts,
+    rate: float,
+    seconds: float,
+) -> Freshness:
+    before = await scrape(service)
+    log, stop = OffsetLog(), asyncio.Event()
+    poller = asyncio.create_task(poll_offsets(db, log, stop, 0.02))
+    acks: list[tuple[int, int, float]] = []
+    try:
+        started = time.monotonic()
+        ends = await pace(bootstrap, contacts, rate, seconds, acks)
+        send_seconds = time.monotonic() - started
+        deadline = time.monotonic() + 120
+        while not log.reached(ends):
+            service.check_alive()
+            if time.monotonic() > deadline:
+                raise TimeoutError("the paced events were not committed within 120 s")
+            await asyncio.sleep(0.02)
+    finally:
+        stop.set()
+        await poller
+    after = await scrape(service)
+    return _freshness(before, after, log, acks, send_seconds)
+
+
+def _freshness(
+    before: str, after: str, log: OffsetLog, acks: list[tuple[int, int, float]], seconds: float
+) -> Freshness:
+    name, labels = "kanava_event_freshness_seconds", {"service": GROUP}
+    buckets = delta(histogram_buckets(after, name, labels), histogram_buckets(before, name, labels))
+    latencies = [
+        at - acked
+        for partition, offset, acked in acks
+        if (at := log.committed_at(partition, offset)) is not None
+    ]
+    return Freshness(
+        sent=len(acks),
+        send_seconds=seconds,
+        histogram_p50=quantile(0.5, buckets),
+        histogram_p99=quantile(0.99, buckets),
+        histogram_count=buckets[-1][1] if buckets else 0.0,
+        ack_p50=percentile(0.5, latencies),
+        ack_p99=percentile(0.99, latencies),
+        ack_max=max(latencies, default=float("nan")),
+        matched=len(latencies),
+    )
+
+
+async def pace(
+    bootstrap: str,
+    contacts: LiveContacts,
+    rate: float,
+    seconds: float,
+    acks: list[tuple[int, int, float]],
+    tick: float = 0.01,
+) -> Offsets:
+    """Send `rate` events a second for `seconds`, a small batch every `tick`, each event
+    timed now; records (partition, offset, ack time) of each; the end offsets."""
+    producer = new_producer(bootstrap)
+    await producer.start()
+    try:
+        plan, total, sent = contacts.plan(), round(rate * seconds), 0
+        futures: list[asyncio.Future[Any]] = []
+        started = time.monotonic()
+        while sent < total:
+            due = min(total, int((time.monotonic() - started) * rate) + 1)
+            now = datetime.now(UTC)
+            for kind, number in islice(plan, due - sent):
+                futures.append(await _send(producer, contacts.message(kind, number, now), acks))
+            sent = due
+            await asyncio.sleep(tick - (time.monotonic() - started) % tick)
+        results = await asyncio.gather(*futures)
+    finally:
+        await producer.stop()
+    ends: Offsets = {}
+    for metadata in results:
+        ends[metadata.partition] = max(ends.get(metadata.partition, 0), metadata.offset + 1)
+    return ends
+
+
+async def _send(
+    producer: AIOKafkaProducer, message: Message, acks: list[tuple[int, int, float]]
+) -> asyncio.Future[Any]:
+    key, value = message
+    future: asyncio.Future[Any] = await producer.send(CHAT.topic, value=value, key=key)
+    future.add_done_callback(partial(_acked, acks))
+    return future
+
+
+def _acked(acks: list[tuple[int, int, float]], future: asyncio.Future[Any]) -> None:
+    if not future.cancelled() and future.exception() is None:
+        metadata = future.result()
+        acks.append((metadata.partition, metadata.offset, time.monotonic()))
+
+
+# --- 4. memory with many waiting clients ----------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Memory:
+    contacts: int
+    rss_before: int
+    rss_after: int
+    peak_rss: int
+    waiting: float
+    seconds: float
+
+
+async def measure_memory(
+    service: ServiceProcess, db: asyncpg.Connection, bootstrap: str, messages: Sequence[Message]
+) -> Memory:
+    rss_before = service.rss_bytes()
+    started = time.monotonic()
+    ends = await produce(bootstrap, messages)
+    done = await wait_offsets(db, service, ends, within=600)
+    waiting = gauge_sum(await scrape(service), "kanava_chat_waiting")
+    return Memory(
+        contacts=len(messages),
+        rss_before=rss_before,
+        rss_after=service.rss_bytes(),
+        peak_rss=service.peak_rss_bytes(),
+        waiting=waiting,
+        seconds=done - started,
+    )
