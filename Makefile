@@ -22,8 +22,8 @@ up: $(VENV)/.synced
 test: lint typecheck pytest
 
 lint: $(VENV)/.synced
-	$(VENV)/bin/ruff check services tests
-	$(VENV)/bin/ruff format --check services tests
+	$(VENV)/bin/ruff check services tests bench
+	$(VENV)/bin/ruff format --check services tests bench
 
 typecheck: $(VENV)/.synced
 	$(VENV)/bin/mypy

@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from services.chat_metrics.figures import BOT_MEASURES, QUEUE_MEASURES, local_day
 from services.chat_metrics.stories import ChatFact, Story, Visit
-from services.common.sql import BulkInsert, add_to_counts
+from services.common.sql import BulkInsert, add_to_counts, copy_rows, fetch
 
 _FACT_COLUMNS = {
     "contact_id": "text",
@@ -50,8 +50,6 @@ _VISIT_COLUMNS = {
     "service_level_seconds": "integer",
     "short_abandon_seconds": "integer",
 }
-_INSERT_FACTS = BulkInsert("chat_contact_events", _FACT_COLUMNS, "ON CONFLICT DO NOTHING")
-_INSERT_VISITS = BulkInsert("chat_visits", _VISIT_COLUMNS)
 _UPSERT_CONTACTS = BulkInsert(
     "chat_contacts",
     {
@@ -100,8 +98,11 @@ class AgentState:
 
 
 async def insert_facts(conn: AsyncConnection, facts: Sequence[tuple[str, ChatFact]]) -> None:
-    await _INSERT_FACTS.run(
+    """Only events whose ids were claimed in this transaction come here: no conflicts."""
+    await copy_rows(
         conn,
+        "chat_contact_events",
+        list(_FACT_COLUMNS),
         [
             (
                 contact,
@@ -122,41 +123,37 @@ async def insert_facts(conn: AsyncConnection, facts: Sequence[tuple[str, ChatFac
 
 
 async def load_facts(conn: AsyncConnection, contacts: Collection[str]) -> dict[str, list[ChatFact]]:
-    rows = await conn.execute(
-        text(
-            f"SELECT {', '.join(_FACT_COLUMNS)} FROM chat_contact_events "
-            "WHERE contact_id = ANY(CAST(:ids AS text[]))"
-        ),
-        {"ids": list(contacts)},
+    rows = await fetch(
+        conn,
+        f"SELECT {', '.join(_FACT_COLUMNS)} FROM chat_contact_events "
+        "WHERE contact_id = ANY($1::text[])",
+        list(contacts),
     )
     facts: dict[str, list[ChatFact]] = {}
     for row in rows:
-        contact, *fields = row
-        facts.setdefault(contact, []).append(ChatFact(*fields))
+        facts.setdefault(row[0], []).append(ChatFact(*row[1:]))
     return facts
 
 
 async def load_stories(conn: AsyncConnection, contacts: Collection[str]) -> dict[str, Story]:
     """The stories as stored: what the figures hold for these contacts now."""
-    ids = {"ids": list(contacts)}
+    ids = list(contacts)
     stories = {
-        row.contact_id: Story(row.contact_id, row.entry, row.started_at, row.bot_resolved_at)
-        for row in await conn.execute(
-            text(
-                "SELECT contact_id, entry, started_at, bot_resolved_at FROM chat_contacts "
-                "WHERE contact_id = ANY(CAST(:ids AS text[]))"
-            ),
+        row[0]: Story(*row)
+        for row in await fetch(
+            conn,
+            "SELECT contact_id, entry, started_at, bot_resolved_at FROM chat_contacts "
+            "WHERE contact_id = ANY($1::text[])",
             ids,
         )
     }
-    visits = await conn.execute(
-        text(
-            f"SELECT {', '.join(_VISIT_COLUMNS)} FROM chat_visits "
-            "WHERE contact_id = ANY(CAST(:ids AS text[])) ORDER BY contact_id, seq"
-        ),
+    visits = await fetch(
+        conn,
+        f"SELECT {', '.join(_VISIT_COLUMNS)} FROM chat_visits "
+        "WHERE contact_id = ANY($1::text[]) ORDER BY contact_id, seq",
         ids,
     )
-    for row in visits.mappings():
+    for row in visits:
         story = stories.setdefault(row["contact_id"], Story(row["contact_id"]))
         story.visits.append(
             Visit(
@@ -186,8 +183,10 @@ async def replace_stories(
     await conn.execute(
         text("DELETE FROM chat_visits WHERE contact_id = ANY(CAST(:ids AS text[]))"), {"ids": ids}
     )
-    await _INSERT_VISITS.run(
+    await copy_rows(
         conn,
+        "chat_visits",
+        list(_VISIT_COLUMNS),
         [
             (
                 s.contact_id,

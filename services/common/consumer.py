@@ -88,6 +88,16 @@ class Rejected:
     error: InvalidEvent
 
 
+@dataclass(frozen=True)
+class Fetched:
+    """A fetched batch, validated; `generation` counts the assignments seen before it."""
+
+    generation: int
+    records: list[Record]
+    valid: list[Consumed]
+    rejected: list[Rejected]
+
+
 class StreamConsumer:
     def __init__(
         self,
@@ -111,6 +121,7 @@ class StreamConsumer:
         self.state = "starting"
         self._lock = asyncio.Lock()
         self._next_offsets: dict[int, int] = {}
+        self._generation = 0
         self._consumer = AIOKafkaConsumer(
             bootstrap_servers=bootstrap,
             group_id=app.service,
@@ -125,28 +136,42 @@ class StreamConsumer:
         return sorted(self._next_offsets)
 
     async def run(self, stop: asyncio.Event) -> None:
+        """Fetch and validate the next batch while the current one is being stored, so
+        Python's work on one overlaps PostgreSQL's work on the other."""
         self._consumer.subscribe([self.topic], listener=_Rebalance(self))
         await self._consumer.start()
         self.state = "running"
+        ahead: asyncio.Task[Fetched] | None = None
         try:
             while not stop.is_set():
-                batch = await self._consumer.getmany(
-                    timeout_ms=self.wait_ms, max_records=self.max_records
-                )
-                if batch:
-                    await self._handle(batch)
+                fetched = await (ahead or self._fetch())
+                ahead = asyncio.create_task(self._fetch())
+                if fetched.records:
+                    await self._handle(fetched)
                 self._export_lag()
         finally:
             self.state = "stopping"
+            if ahead is not None:
+                ahead.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await ahead
             await self._consumer.stop()
 
-    async def _handle(self, batch: dict[TopicPartition, list[Record]]) -> None:
+    async def _fetch(self) -> Fetched:
+        generation = self._generation
+        batch = await self._consumer.getmany(timeout_ms=self.wait_ms, max_records=self.max_records)
+        records = [record for records in batch.values() for record in records]
+        return Fetched(generation, records, *self._validate(records))
+
+    async def _handle(self, fetched: Fetched) -> None:
         started = time.perf_counter()
         async with self._lock:
-            records = self._not_yet_stored(batch)
+            if fetched.generation != self._generation:
+                self._seek_to_stored()  # fetched around a rebalance: read it again
+                return
+            records, valid, rejected = self._not_yet_stored(fetched)
             if not records:
                 return
-            valid, rejected = self._validate(records)
             if rejected:
                 await self._dead_letter(rejected)
             next_offsets: dict[int, int] = {}
@@ -165,17 +190,24 @@ class StreamConsumer:
             await self._commit_kafka(next_offsets)
         self._observe(records, valid, rejected, fresh, started)
 
-    def _not_yet_stored(self, batch: dict[TopicPartition, list[Record]]) -> list[Record]:
-        """Records of partitions still owned, past the offset stored in Postgres. A fetch
-        made before a rebalance can hand back records the database already has."""
-        owned = self._consumer.assignment()
-        return [
-            record
-            for tp, records in batch.items()
-            if tp in owned
-            for record in records
-            if record.offset >= self._next_offsets.get(tp.partition, 0)
-        ]
+    def _not_yet_stored(
+        self, fetched: Fetched
+    ) -> tuple[list[Record], list[Consumed], list[Rejected]]:
+        """Records of partitions still owned, past the offset stored in Postgres."""
+        owned = {tp.partition for tp in self._consumer.assignment() if tp.topic == self.topic}
+
+        def keep(partition: int, offset: int) -> bool:
+            return partition in owned and offset >= self._next_offsets.get(partition, 0)
+
+        return (
+            [r for r in fetched.records if keep(r.partition, r.offset)],
+            [c for c in fetched.valid if keep(c.partition, c.offset)],
+            [x for x in fetched.rejected if keep(x.record.partition, x.record.offset)],
+        )
+
+    def _seek_to_stored(self) -> None:
+        for partition, offset in self._next_offsets.items():
+            self._consumer.seek(TopicPartition(self.topic, partition), offset)
 
     def _validate(self, records: list[Record]) -> tuple[list[Consumed], list[Rejected]]:
         now = datetime.now(UTC)
@@ -254,10 +286,10 @@ class StreamConsumer:
         metrics.EVENTS.labels(service, topic, "duplicate").inc(len(valid) - len(fresh))
         metrics.EVENTS.labels(service, topic, "dead_lettered").inc(len(rejected))
         metrics.BATCH_SECONDS.labels(service).observe(time.perf_counter() - started)
-        freshness = metrics.FRESHNESS.labels(service)
         now_ms = time.time() * 1000
-        for record in records:
-            freshness.observe(max(now_ms - record.timestamp, 0) / 1000)
+        metrics.FRESHNESS.observe_many(
+            service, [max(now_ms - record.timestamp, 0) / 1000 for record in records]
+        )
 
     def _export_lag(self) -> None:
         for partition, next_offset in self._next_offsets.items():
@@ -286,6 +318,7 @@ class StreamConsumer:
             else:
                 await self._consumer.seek_to_beginning(tp)
             self._next_offsets[partition] = offsets.get(partition, 0)
+        self._generation += 1
         log.info("%s: assigned partitions %s", self.app.service, partitions)
 
     async def revoked(self, revoked: Collection[TopicPartition]) -> None:

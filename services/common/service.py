@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 import signal
 import sys
@@ -26,6 +27,11 @@ def run_service(
     """Entry point of a consumer service process; returns the exit code."""
     settings = settings or get_settings()
     configure_logging(settings.log_level)
+    # A batch keeps thousands of small objects alive: with the default thresholds the cyclic
+    # collector runs every 700 allocations and doubles the cost of validating an event.
+    # Objects alive after start-up are frozen out of collection.
+    gc.freeze()
+    gc.set_threshold(50_000, 20, 100)
     port = metrics_port if metrics_port is not None else settings.metrics_port(app.service)
     try:
         asyncio.run(_main(app, settings, port))

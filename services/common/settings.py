@@ -40,8 +40,8 @@ class Settings(BaseSettings):
     batch_max_records: int = Field(default=5000, ge=1)
     batch_wait_ms: int = Field(default=200, ge=0)
     max_future_seconds: int = Field(default=3600, ge=0)
-    session_timeout_ms: int = Field(default=10_000, ge=1000)
-    heartbeat_interval_ms: int = Field(default=3_000, ge=100)
+    session_timeout_ms: int = Field(default=6_000, ge=1000)
+    heartbeat_interval_ms: int = Field(default=2_000, ge=100)
     log_level: str = "INFO"
 
     def bootstrap(self) -> str:

@@ -33,3 +33,23 @@ def add_to_counts(table: str, keys: Mapping[str, str], measures: Sequence[str]) 
     additions = ", ".join(f"{m} = {table}.{m} + EXCLUDED.{m}" for m in measures)
     columns = dict(keys) | dict.fromkeys(measures, "bigint")
     return BulkInsert(table, columns, f"ON CONFLICT ({', '.join(keys)}) DO UPDATE SET {additions}")
+
+
+async def copy_rows(
+    conn: AsyncConnection, table: str, columns: Sequence[str], rows: Sequence[Sequence[Any]]
+) -> None:
+    """Binary COPY into a table, inside the connection's open transaction: the fastest way
+    in for rows that cannot conflict (callers guarantee it, e.g. ids claimed just before)."""
+    if rows:
+        raw = await conn.get_raw_connection()
+        driver: Any = raw.driver_connection
+        await driver.copy_records_to_table(table, records=rows, columns=list(columns))
+
+
+async def fetch(conn: AsyncConnection, sql: str, *args: Any) -> list[Any]:
+    """Rows straight from asyncpg (`$1` parameters), inside the connection's transaction:
+    for hot reads where SQLAlchemy's per-row result processing would dominate."""
+    raw = await conn.get_raw_connection()
+    driver: Any = raw.driver_connection
+    rows: list[Any] = await driver.fetch(sql, *args)
+    return rows
