@@ -193,8 +193,8 @@ def _throughput_figures(t: Throughput) -> list[Figure]:
     return [
         Figure("1. throughput, first commit → all committed", rate(t.rate_steady), target,
                t.rate_steady >= 20_000),
-        Figure("1. throughput, process start → all committed", rate(t.rate_total), target,
-               t.rate_total >= 20_000),
+        Figure("1. throughput, process start → all committed (start-up included)",
+               rate(t.rate_total)),
         Figure("1. process start → first committed batch",
                f"{t.first_commit_s:.2f} s ({t.first_batch} events)"),
         Figure("1. service CPU per event (user+system, whole life)",
