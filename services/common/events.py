@@ -7,7 +7,7 @@ Unknown extra fields are ignored; values must have the right JSON type (strict m
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any, Literal
 
 from pydantic import (
@@ -20,6 +20,8 @@ from pydantic import (
     ValidationError,
 )
 
+EARLIEST = datetime(2000, 1, 1, tzinfo=UTC)
+"""Events older than this are taken for a broken clock, not late data."""
 Id = Annotated[str, StringConstraints(min_length=1, max_length=200)]
 Code = Annotated[str, StringConstraints(max_length=200)]
 Recipient = Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{64}$")]
@@ -327,10 +329,19 @@ class Stream:
 
     def parse(self, raw: bytes | str, now: datetime, max_future: timedelta) -> Any:
         """Validate one message; raise InvalidEvent with a reason code and a readable detail."""
+        if b"\\u0000" in (raw if isinstance(raw, bytes) else raw.encode()):
+            raise InvalidEvent(
+                "invalid_value", "a text holds \\u0000, which PostgreSQL cannot store"
+            )
         try:
             event = self.adapter.validate_json(raw)
         except ValidationError as exc:
             raise InvalidEvent(_reason(exc), _detail(exc)) from None
+        if event.time < EARLIEST:
+            raise InvalidEvent(
+                "time_out_of_range",
+                f"event time {event.time.isoformat()} is before {EARLIEST.date().isoformat()}",
+            )
         if event.time - now > max_future:
             raise InvalidEvent(
                 "time_in_future", f"event time {event.time.isoformat()} is over {max_future} ahead"

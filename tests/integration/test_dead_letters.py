@@ -42,6 +42,7 @@ POISON: dict[bytes, str] = {
     b"": "invalid_json",
     _event("chat.queued", {"contact_id": 5, "queue_id": "q"}): "invalid_value",
     _event("chat.teleported", {"contact_id": "c"}): "unknown_type",
+    _event("chat.queued", {"contact_id": "nul\u0000", "queue_id": "q"}): "invalid_value",
     _event("chat.queued", {"contact_id": "c", "queue_id": "q"}, FUTURE): "time_in_future",
     _event("chat.answered", {"contact_id": "c"}): "missing_field",
     _event("agent.status", {"agent_id": "a", "status": "asleep"}): "invalid_value",

@@ -114,6 +114,15 @@ def test_unknown_fields_are_ignored_and_defaults_apply() -> None:
             "invalid_value",
         ),
         (raw("chat.queued", {"contact_id": "", "queue_id": "q"}), "invalid_value"),
+        (raw("chat.queued", {"contact_id": "c\u0000", "queue_id": "q"}), "invalid_value"),
+        (
+            raw(
+                "chat.queued",
+                {"contact_id": "c", "queue_id": "q"},
+                time="0001-01-01T00:00:00+14:00",
+            ),
+            "time_out_of_range",
+        ),
         (
             raw("chat.queued", {"contact_id": "c", "queue_id": "q"}, time="2025-11-03T08:15:02"),
             "invalid_value",
