@@ -17,6 +17,7 @@ from services.chat_metrics.queues import QueueRules
 from services.chat_metrics.service import ChatMetrics
 from services.common.consumer import ConsumerApp
 from services.common.events import CHAT
+from services.common.metrics import publish_unit_info
 from services.common.registry import load_registry
 from services.common.service import run_service
 from services.common.settings import get_settings
@@ -28,6 +29,7 @@ def main() -> int:
     rules = QueueRules(registry, ZoneInfo(settings.timezone))
     domain = ChatMetrics(rules, ChatExports(wait_histogram(rules.all_thresholds())))
     publish_queue_info(registry)
+    publish_unit_info(registry)
     REGISTRY.register(LiveCollector(domain.live, rules, lambda: domain.service_levels))
     app = ConsumerApp("chat_metrics", CHAT, domain, domain.tasks(CHAT, 30, 15))
     return run_service(app, settings)

@@ -10,6 +10,8 @@ from prometheus_client import REGISTRY, Counter, Gauge, Histogram
 from prometheus_client.core import HistogramMetricFamily
 from prometheus_client.registry import Collector
 
+from services.common.registry import Registry
+
 EVENTS = Counter(
     "kanava_consumer_events",
     "Events read by a consumer service, by what became of them.",
@@ -66,3 +68,13 @@ DATABASE_RETRIES = Counter(
     "Batches retried because the database was unavailable.",
     ["service"],
 )
+
+UNIT_INFO = Gauge(
+    "kanava_unit_info", "Names of units, for joins in PromQL.", ["unit", "service_area", "name"]
+)
+
+
+def publish_unit_info(registry: Registry) -> None:
+    """Every service exports the registry's units, so dashboards can join on any of them."""
+    for unit in registry.units:
+        UNIT_INFO.labels(unit.id, unit.service_area, unit.name).set(1)
