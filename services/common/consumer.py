@@ -23,6 +23,7 @@ from typing import Any, Protocol, TypeAlias
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRebalanceListener, TopicPartition
 from aiokafka.errors import KafkaError
 from aiokafka.structs import ConsumerRecord
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from services.common import metrics
@@ -174,21 +175,37 @@ class StreamConsumer:
                 return
             if rejected:
                 await self._dead_letter(rejected)
-            next_offsets: dict[int, int] = {}
-            for record in records:
-                next_offsets[record.partition] = max(
-                    next_offsets.get(record.partition, 0), record.offset + 1
-                )
+            fresh, refused = await self._commit(records, valid)
+            await self._commit_kafka(_next_offsets(records))
+        self._observe(records, len(fresh), len(rejected) + len(refused), started)
+
+    async def _commit(
+        self, records: list[Record], valid: list[Consumed]
+    ) -> tuple[list[Consumed], list[Rejected]]:
+        """Store a batch; if the database refuses it for good (not a lost connection), store
+        each half on its own, down to the one event it refuses, which is dead-lettered with
+        the reason, so a bad event cannot stop the service or take others with it."""
+        next_offsets = _next_offsets(records)
+        try:
             fresh = await retry_transient(
                 lambda: self._store(valid, next_offsets),
                 f"{self.app.service}: batch of {len(records)}",
                 on_retry=self._on_database_retry,
             )
-            self.state = "running"
-            self.app.domain.committed(fresh)
-            self._next_offsets.update(next_offsets)
-            await self._commit_kafka(next_offsets)
-        self._observe(records, valid, rejected, fresh, started)
+        except DBAPIError as exc:
+            if len(records) > 1:
+                middle = len(records) // 2
+                first, second = records[:middle], records[middle:]
+                done = await self._commit(first, _of(valid, first))
+                rest = await self._commit(second, _of(valid, second))
+                return done[0] + rest[0], done[1] + rest[1]
+            refused = [Rejected(records[0], _refusal(exc))]
+            await self._dead_letter(refused)
+            return (await self._commit(records, []))[0], refused
+        self.state = "running"
+        self.app.domain.committed(fresh)
+        self._next_offsets.update(next_offsets)
+        return fresh, []
 
     def _not_yet_stored(
         self, fetched: Fetched
@@ -273,18 +290,11 @@ class StreamConsumer:
                 "%s: Kafka commit skipped (%s); offsets are safe in Postgres", self.app.service, exc
             )
 
-    def _observe(
-        self,
-        records: list[Record],
-        valid: list[Consumed],
-        rejected: list[Rejected],
-        fresh: list[Consumed],
-        started: float,
-    ) -> None:
+    def _observe(self, records: list[Record], fresh: int, dead: int, started: float) -> None:
         service, topic = self.app.service, self.topic
-        metrics.EVENTS.labels(service, topic, "processed").inc(len(fresh))
-        metrics.EVENTS.labels(service, topic, "duplicate").inc(len(valid) - len(fresh))
-        metrics.EVENTS.labels(service, topic, "dead_lettered").inc(len(rejected))
+        metrics.EVENTS.labels(service, topic, "processed").inc(fresh)
+        metrics.EVENTS.labels(service, topic, "duplicate").inc(len(records) - fresh - dead)
+        metrics.EVENTS.labels(service, topic, "dead_lettered").inc(dead)
         metrics.BATCH_SECONDS.labels(service).observe(time.perf_counter() - started)
         now_ms = time.time() * 1000
         metrics.FRESHNESS.observe_many(
@@ -344,6 +354,30 @@ async def apply_new(
             fresh.append(consumed)
     await domain.apply(conn, fresh)
     return fresh
+
+
+def _next_offsets(records: list[Record]) -> dict[int, int]:
+    next_offsets: dict[int, int] = {}
+    for record in records:
+        next_offsets[record.partition] = max(
+            next_offsets.get(record.partition, 0), record.offset + 1
+        )
+    return next_offsets
+
+
+def _of(valid: list[Consumed], records: list[Record]) -> list[Consumed]:
+    """The valid events among `records`."""
+    keys = {(r.partition, r.offset) for r in records}
+    return [c for c in valid if (c.partition, c.offset) in keys]
+
+
+def _refusal(exc: DBAPIError) -> InvalidEvent:
+    """Only the error class and SQLSTATE: a database message may quote the event's values."""
+    cause = exc.orig.__cause__ if exc.orig is not None else None
+    sqlstate = getattr(cause, "sqlstate", None) or getattr(exc.orig, "sqlstate", "")
+    return InvalidEvent(
+        "rejected_by_database", f"{type(cause or exc.orig).__name__} (SQLSTATE {sqlstate})"
+    )
 
 
 class _Rebalance(ConsumerRebalanceListener):  # type: ignore[misc]

@@ -11,6 +11,7 @@ from aiokafka import AIOKafkaConsumer
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from tests.integration.test_consumer_exactness import metric_value, new_topic
+from tests.support.counting_service import DB_POISON
 from tests.support.harness import (
     chat_stream,
     counting_service,
@@ -43,6 +44,7 @@ POISON: dict[bytes, str] = {
     _event("chat.queued", {"contact_id": 5, "queue_id": "q"}): "invalid_value",
     _event("chat.teleported", {"contact_id": "c"}): "unknown_type",
     _event("chat.queued", {"contact_id": "nul\u0000", "queue_id": "q"}): "invalid_value",
+    _event("chat.queued", {"contact_id": DB_POISON, "queue_id": "q"}): "rejected_by_database",
     _event("chat.queued", {"contact_id": "c", "queue_id": "q"}, FUTURE): "time_in_future",
     _event("chat.answered", {"contact_id": "c"}): "missing_field",
     _event("agent.status", {"agent_id": "a", "status": "asleep"}): "invalid_value",
@@ -104,6 +106,8 @@ async def test_poison_messages_are_dead_lettered_with_reason_and_the_rest_counte
     for _, _, value, headers in dead:
         assert headers["kanava-error"].decode() == POISON[value]
         assert headers["kanava-error-detail"]
+        if POISON[value] == "rejected_by_database":
+            assert headers["kanava-error-detail"] == b"DivisionByZeroError (SQLSTATE 22012)"
         assert headers["kanava-service"].decode() == group
         assert headers["kanava-original-topic"].decode() == topic
         original = (
