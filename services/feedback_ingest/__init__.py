@@ -1,0 +1,1 @@
+"""feedback_ingest: WheelQ-style SMS surveys, NPS with confidence and NPS-drop detection."""
