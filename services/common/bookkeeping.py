@@ -71,3 +71,11 @@ async def load_offsets(
         _LOAD_OFFSETS, {"group": group, "topic": topic, "partitions": list(partitions)}
     )
     return {row.partition: row.next_offset for row in result}
+
+
+async def forget_offsets(conn: AsyncConnection) -> int:
+    """Drop every stored offset: for a broker that starts empty (the dev stack's in-memory
+    Tansu), where old offsets point past the new topics' ends. Applied event ids stay, so
+    events sent again are still recognised as duplicates."""
+    result = await conn.execute(text("DELETE FROM consumer_offsets"))
+    return int(result.rowcount or 0)

@@ -11,7 +11,8 @@ import threading
 from dataclasses import dataclass
 from types import FrameType
 
-from services.common.db import migrate
+from services.common.bookkeeping import forget_offsets
+from services.common.db import create_engine, migrate
 from services.common.ops_http import PortInUse, bind
 from services.common.settings import Settings, get_settings
 from services.common.topics import ensure_topics
@@ -73,6 +74,13 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
+async def _forget_offsets(database_url: str) -> None:
+    engine = create_engine(database_url, pool_size=1)
+    async with engine.begin() as conn:
+        await forget_offsets(conn)
+    await engine.dispose()
+
+
 class StackError(RuntimeError):
     pass
 
@@ -113,6 +121,8 @@ class DevStack:
                 f"cannot create topics on {self.settings.bootstrap()}: {exc}"
             ) from None
         migrate(self.database_url)
+        if self.broker:
+            asyncio.run(_forget_offsets(self.database_url))
         env = os.environ | {
             "KANAVA_KAFKA_BOOTSTRAP": self.settings.bootstrap(),
             "KANAVA_DATABASE_URL": self.database_url,

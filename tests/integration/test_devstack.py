@@ -10,7 +10,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -40,33 +40,35 @@ def up_env(tmp_path: Path) -> dict[str, str]:
     }
 
 
+Launch = Callable[[int, float], subprocess.Popen[str]]
+
+
 @pytest.fixture
-def launcher(up_env: dict[str, str]) -> Iterator[subprocess.Popen[str]]:
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "services.cli",
-            "up",
-            "--simulate",
-            "--backfill-days",
-            "1",
-            "--speed",
-            "60",
-        ],
-        env=up_env,
-        cwd=project_root(),
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    yield process
-    if process.poll() is None:  # a failed test: stop the stack the way a user would
-        process.send_signal(signal.SIGTERM)
-        try:
-            process.wait(timeout=60)
-        except subprocess.TimeoutExpired:
-            process.kill()
+def launch(up_env: dict[str, str]) -> Iterator[Launch]:
+    """Starts `kanava up --simulate` with N backfill days; stops what a failed test left."""
+    started: list[subprocess.Popen[str]] = []
+
+    def start(backfill_days: int, speed: float) -> subprocess.Popen[str]:
+        argv = ["up", "--simulate", "--backfill-days", str(backfill_days), "--speed", str(speed)]
+        process = subprocess.Popen(
+            [sys.executable, "-m", "services.cli", *argv],
+            env=up_env,
+            cwd=project_root(),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+        started.append(process)
+        return process
+
+    yield start
+    for process in started:
+        if process.poll() is None:  # a failed test: stop the stack the way a user would
+            process.send_signal(signal.SIGTERM)
+            try:
+                process.wait(timeout=60)
+            except subprocess.TimeoutExpired:
+                process.kill()
 
 
 def read_until(process: subprocess.Popen[str], marker: str, limit: float = 60) -> str:
@@ -92,7 +94,7 @@ async def list_topics(bootstrap: str) -> set[str]:
         await admin.close()
 
 
-async def first_chat_events(bootstrap: str, count: int) -> list[bytes]:
+async def first_chat_events(bootstrap: str, count: int, idle_ms: int = 500) -> list[bytes]:
     consumer = AIOKafkaConsumer(
         CHAT.topic, bootstrap_servers=bootstrap, group_id=None, auto_offset_reset="earliest"
     )
@@ -101,7 +103,9 @@ async def first_chat_events(bootstrap: str, count: int) -> list[bytes]:
     try:
         deadline = time.monotonic() + 60
         while len(values) < count and time.monotonic() < deadline:
-            batch = await consumer.getmany(timeout_ms=500)
+            batch = await consumer.getmany(timeout_ms=idle_ms)
+            if not batch and values:
+                break  # the topic has been quiet for idle_ms
             values += [r.value for records in batch.values() for r in records]
     finally:
         await consumer.stop()
@@ -109,8 +113,9 @@ async def first_chat_events(bootstrap: str, count: int) -> list[bytes]:
 
 
 def test_up_starts_the_stack_and_sigterm_leaves_nothing_behind(
-    launcher: subprocess.Popen[str], up_env: dict[str, str]
+    launch: Launch, up_env: dict[str, str]
 ) -> None:
+    launcher = launch(3, 60)  # three days hold a weekday, whatever day the test runs
     output = read_until(launcher, "Ctrl-C stops everything")
     bootstrap = f"127.0.0.1:{up_env['KANAVA_DEV_BROKER_PORT']}"
     assert f"Kafka broker     {bootstrap} (Tansu, in memory)" in output
@@ -134,6 +139,48 @@ def test_up_starts_the_stack_and_sigterm_leaves_nothing_behind(
     time.sleep(0.5)
     left = [p for p in started if p.is_running() and p.status() != psutil.STATUS_ZOMBIE]
     assert left == []
+
+
+def test_a_restarted_stack_reads_its_new_empty_broker_from_the_start(
+    launch: Launch, up_env: dict[str, str]
+) -> None:
+    """Tansu keeps topics in memory: offsets stored by the first run point past the ends of
+    the second run's topics (one day of history instead of three) and must not be used."""
+    first = launch(3, 60)
+    read_until(first, "Ctrl-C stops everything")
+    pgdata = Path(up_env["KANAVA_DATA_DIR"]) / "pgdata"
+    asyncio.run(wait_for(lambda: committed_offsets(pgdata), at_least=1))
+    first.send_signal(signal.SIGTERM)
+    assert first.wait(timeout=60) == 0
+
+    second = launch(1, 0.001)  # about no real-time events: the topic goes quiet
+    read_until(second, "Ctrl-C stops everything")
+    bootstrap = f"127.0.0.1:{up_env['KANAVA_DEV_BROKER_PORT']}"
+    in_topic = len(asyncio.run(first_chat_events(bootstrap, 10**9, idle_ms=3000)))
+    assert asyncio.run(wait_for(lambda: committed_offsets(pgdata), at_least=in_topic)) == in_topic
+    second.send_signal(signal.SIGTERM)
+    assert second.wait(timeout=60) == 0
+
+
+async def committed_offsets(pgdata: Path) -> int:
+    conn = await asyncpg.connect(host=str(pgdata), user="postgres", database="kanava")
+    try:
+        total: int = await conn.fetchval(
+            "SELECT coalesce(sum(next_offset), 0) FROM consumer_offsets "
+            "WHERE consumer_group = 'chat_metrics'"
+        )
+        return total
+    finally:
+        await conn.close()
+
+
+async def wait_for(read: Callable[[], Awaitable[int]], at_least: int, within: float = 60) -> int:
+    deadline = time.monotonic() + within
+    value = await read()
+    while value < at_least and time.monotonic() < deadline:
+        await asyncio.sleep(0.2)
+        value = await read()
+    return value
 
 
 def head_revision() -> str:
