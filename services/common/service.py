@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import gc
 import logging
 import signal
@@ -50,35 +51,40 @@ async def _main(app: ConsumerApp, settings: Settings, port: int) -> None:
     sock = bind(port)
     stop = asyncio.Event()
     _install_signal_handlers(stop)
-    engine = create_engine(settings.require_database_url())
-    producer = new_producer(settings.bootstrap())
-    await producer.start()
-    consumer = StreamConsumer(
-        app,
-        engine,
-        producer,
-        settings.bootstrap(),
-        max_records=settings.batch_max_records,
-        wait_ms=settings.batch_wait_ms,
-        max_future=timedelta(seconds=settings.max_future_seconds),
-        session_timeout_ms=settings.session_timeout_ms,
-        heartbeat_interval_ms=settings.heartbeat_interval_ms,
-    )
+    async with contextlib.AsyncExitStack() as resources:
+        engine = create_engine(settings.require_database_url())
+        resources.push_async_callback(engine.dispose)
+        producer = new_producer(settings.bootstrap())
+        resources.push_async_callback(producer.stop)
+        await producer.start()
+        consumer = StreamConsumer(
+            app,
+            engine,
+            producer,
+            settings.bootstrap(),
+            max_records=settings.batch_max_records,
+            wait_ms=settings.batch_wait_ms,
+            max_future=timedelta(seconds=settings.max_future_seconds),
+            session_timeout_ms=settings.session_timeout_ms,
+            heartbeat_interval_ms=settings.heartbeat_interval_ms,
+        )
 
-    def health() -> dict[str, object]:
-        return {"service": app.service, "status": consumer.state, "partitions": consumer.partitions}
+        def health() -> dict[str, object]:
+            return {
+                "service": app.service,
+                "status": consumer.state,
+                "partitions": consumer.partitions,
+            }
 
-    http = asyncio.create_task(serve(ops_app(health), sock, stop))
-    context = ServiceContext(engine, producer)
-    tasks = [asyncio.create_task(task(context, stop)) for task in app.tasks]
-    try:
-        log.info("%s: consuming %s, metrics on :%d", app.service, app.stream.topic, port)
-        await consumer.run(stop)
-    finally:
-        stop.set()
-        await asyncio.gather(http, *tasks)
-        await producer.stop()
-        await engine.dispose()
+        http = asyncio.create_task(serve(ops_app(health), sock, stop))
+        context = ServiceContext(engine, producer)
+        tasks = [asyncio.create_task(task(context, stop)) for task in app.tasks]
+        try:
+            log.info("%s: consuming %s, metrics on :%d", app.service, app.stream.topic, port)
+            await consumer.run(stop)
+        finally:
+            stop.set()
+            await asyncio.gather(http, *tasks)
 
 
 def _install_signal_handlers(stop: asyncio.Event) -> None:
