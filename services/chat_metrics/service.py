@@ -139,8 +139,13 @@ class ChatMetrics:
         self, stream: Stream, sweep_seconds: float, refresh_seconds: float
     ) -> tuple[Any, ...]:
         async def sweep(context: ServiceContext, stop: asyncio.Event) -> None:
+            sent: set[str] = set()  # acknowledged, and the client still shows as waiting
+
             async def send() -> None:
-                await publish(context.producer, stream, self.timeouts(datetime.now(UTC)))
+                due = self.timeouts(datetime.now(UTC))
+                await publish(context.producer, stream, [e for e in due if e.id not in sent])
+                sent.clear()
+                sent.update(e.id for e in due)
 
             await every(sweep_seconds, send, stop, "chat_metrics: stale-contact sweep")
 
