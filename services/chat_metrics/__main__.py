@@ -31,7 +31,9 @@ def main() -> int:
     publish_queue_info(registry)
     publish_unit_info(registry)
     REGISTRY.register(LiveCollector(domain.live, rules, lambda: domain.service_levels))
-    app = ConsumerApp("chat_metrics", CHAT, domain, domain.tasks(CHAT, 30, 15))
+    app = ConsumerApp(
+        "chat_metrics", CHAT, domain, domain.tasks(CHAT, settings.chat_timeout_sweep_seconds, 15)
+    )
     return run_service(app, settings)
 
 

@@ -43,6 +43,7 @@ class Settings(BaseSettings):
     session_timeout_ms: int = Field(default=6_000, ge=1000)
     heartbeat_interval_ms: int = Field(default=2_000, ge=100)
     log_level: str = "INFO"
+    chat_timeout_sweep_seconds: float = Field(default=30, gt=0)
 
     def bootstrap(self) -> str:
         return self.kafka_bootstrap or f"127.0.0.1:{self.dev_broker_port}"

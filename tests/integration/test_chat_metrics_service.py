@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from services.common.events import CHAT
@@ -25,6 +26,7 @@ def chat_metrics(bootstrap: str, database_url: str, registry: Path) -> ServicePr
         ["-m", "services.chat_metrics"],
         port,
         {
+            "KANAVA_CHAT_TIMEOUT_SWEEP_SECONDS": "0.5",
             "KANAVA_KAFKA_BOOTSTRAP": bootstrap,
             "KANAVA_DATABASE_URL": database_url,
             "KANAVA_CHAT_METRICS_METRICS_PORT": str(port),
@@ -146,3 +148,31 @@ async def test_two_instances_export_their_own_partitions_and_sum_to_the_truth(
     assert restarted.stop() == 0
     assert metric_value(exposition, "kanava_chat_waiting", queue="q1") == 20
     assert metric_value(exposition, "kanava_chat_waiting", queue="q2") == 20
+
+
+async def test_a_client_waiting_past_stale_after_is_timed_out_by_the_service(
+    own_broker: str, engine: AsyncEngine, database_url: str, tmp_path: Path
+) -> None:
+    """q1 has the default 4 h stale_after: a client queued 4 h 10 min ago is abandoned with
+    reason timeout at entry + 4 h, by an event the service itself produces."""
+    registry = tmp_path / "registry.yaml"
+    registry.write_text(REGISTRY, encoding="utf-8")
+    service = chat_metrics(own_broker, database_url, registry)
+    service.start()
+    entered = datetime.now(UTC).replace(microsecond=0) - timedelta(hours=4, minutes=10)
+    await send(own_broker, [chat("chat.queued", entered, contact_id="ghost", queue_id="q1")])
+    await wait_consumed(engine, "chat_metrics", 2)  # the queued event and the timeout
+    exposition = await service.metrics()
+    assert service.stop() == 0
+    async with engine.connect() as conn:
+        visit = (
+            await conn.execute(
+                text(
+                    "SELECT outcome, abandon_reason, ended_at FROM chat_visits "
+                    "WHERE contact_id = 'ghost'"
+                )
+            )
+        ).one()
+    assert (visit.outcome, visit.abandon_reason) == ("abandoned", "timeout")
+    assert visit.ended_at == entered + timedelta(hours=4)
+    assert metric_value(exposition, "kanava_chat_waiting", queue="q1") == 0
