@@ -1,0 +1,237 @@
+"""What one recipient's feedback events mean, derived from all of them (SPEC §3.3). Pure, no I/O.
+
+The derivation is a function of the SET of the recipient's facts: any order, any duplicates
+(same ``event_id``), the same :class:`Outcome`. Facts are processed sorted by
+(time, type order ``survey.sent`` < ``survey.delivery_failed`` < ``survey.answered`` <
+``sms.received``, event id).
+
+Rules:
+
+- An SMS matches the newest survey sent at or before it and at most ``window`` before it that has
+  no score yet; when every such survey has a score, the newest of them (the SMS becomes a comment
+  there); with none in the window the reply is ``unmatched``.
+- A survey whose delivery failed is never matched by an SMS (the client did not get it), but it
+  counts as sent and a form answer naming it still applies.
+- The first score by time wins, SMS or form. A scored SMS for a survey that already has a score
+  is a comment: its whole text. Only the comment part of a scoring reply becomes a comment.
+- An opt-out is honoured even with no survey in the window (outcome ``opt_out``, no survey).
+- ``survey.delivery_failed`` and ``survey.answered`` for a survey id without ``survey.sent``
+  among the facts stay pending, returned as ``orphans``.
+- Two ``survey.sent`` for one survey id: the first one counts. Two ``sms.received`` with one
+  ``message_id``: the first one counts (SPEC: deduplicated by message_id).
+- Comment texts are redacted; blank comments are dropped. Form statements are the first answer's
+  that has any, sorted by code.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Literal
+
+from services.feedback_ingest.nps import Category, category
+from services.feedback_ingest.redaction import redact
+from services.feedback_ingest.replies import read_reply
+
+ReplyOutcome = Literal["scored", "comment", "opt_out", "invalid", "unmatched"]
+Source = Literal["sms", "form"]
+
+SENT = "survey.sent"
+DELIVERY_FAILED = "survey.delivery_failed"
+ANSWERED = "survey.answered"
+SMS_RECEIVED = "sms.received"
+_ORDER = {SENT: 0, DELIVERY_FAILED: 1, ANSWERED: 2, SMS_RECEIVED: 3}
+DEFAULT_WINDOW = timedelta(days=7)
+
+
+@dataclass(frozen=True, slots=True)
+class FeedbackFact:
+    """One stored feedback event of a recipient: the fields the derivation needs."""
+
+    event_id: str
+    type: str
+    time: datetime
+    survey_id: str | None = None
+    unit_id: str | None = None
+    service_area: str | None = None
+    visit_channel: str | None = None
+    text: str | None = None
+    message_id: str | None = None
+    score: int | None = None
+    comment: str | None = None
+    statements: tuple[tuple[str, int], ...] | None = None
+    reason: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Comment:
+    time: datetime
+    text: str  # redacted
+    event_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class SurveyResult:
+    survey_id: str
+    unit_id: str | None
+    service_area: str | None
+    sent_at: datetime
+    delivered: bool
+    score: int | None
+    scored_at: datetime | None
+    category: Category | None
+    source: Source | None
+    comments: tuple[Comment, ...]
+    statements: tuple[tuple[str, int], ...]
+    opt_out_at: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class ReplyResult:
+    """One ``sms.received``: the outcome counted by ``kanava_feedback_replies_total``."""
+
+    event_id: str
+    time: datetime
+    outcome: ReplyOutcome
+    survey_id: str | None
+    note: str
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    surveys: tuple[SurveyResult, ...]  # by (sent_at, survey_id)
+    replies: tuple[ReplyResult, ...]  # in processing order
+    opted_out_at: datetime | None
+    unmatched: tuple[ReplyResult, ...]
+    orphans: tuple[FeedbackFact, ...]  # in processing order
+
+    def survey(self, survey_id: str) -> SurveyResult:
+        return next(s for s in self.surveys if s.survey_id == survey_id)
+
+
+@dataclass(slots=True)
+class _Survey:
+    sent: FeedbackFact
+    delivered: bool = True
+    score: int | None = None
+    scored_at: datetime | None = None
+    source: Source | None = None
+    comments: list[Comment] = field(default_factory=list)
+    statements: tuple[tuple[str, int], ...] = ()
+    opt_out_at: datetime | None = None
+
+    def add_comment(self, text: str | None, fact: FeedbackFact) -> None:
+        if text and text.strip():
+            self.comments.append(Comment(fact.time, redact(text.strip()).text, fact.event_id))
+
+    def set_score(self, score: int, fact: FeedbackFact, source: Source) -> None:
+        self.score, self.scored_at, self.source = score, fact.time, source
+
+    def freeze(self) -> SurveyResult:
+        sent = self.sent
+        assert sent.survey_id is not None
+        return SurveyResult(
+            sent.survey_id,
+            sent.unit_id,
+            sent.service_area,
+            sent.time,
+            self.delivered,
+            self.score,
+            self.scored_at,
+            None if self.score is None else category(self.score),
+            self.source,
+            tuple(self.comments),
+            self.statements,
+            self.opt_out_at,
+        )
+
+
+def derive(facts: Iterable[FeedbackFact], window: timedelta = DEFAULT_WINDOW) -> Outcome:
+    """What the recipient's feedback facts mean; see the module docstring for the rules."""
+    unique = {fact.event_id: fact for fact in facts}.values()
+    for fact in unique:
+        if fact.type not in _ORDER:
+            raise ValueError(f"not a feedback fact type: {fact.type!r}")
+    ordered = sorted(unique, key=lambda f: (f.time, _ORDER[f.type], f.event_id))
+    surveys: dict[str, _Survey] = {}
+    for fact in ordered:
+        if fact.type == SENT and fact.survey_id is not None and fact.survey_id not in surveys:
+            surveys[fact.survey_id] = _Survey(fact)
+    # delivery failures are known up front: a failed survey is never matched by an SMS
+    for fact in ordered:
+        if fact.type == DELIVERY_FAILED and fact.survey_id in surveys:
+            surveys[fact.survey_id].delivered = False
+
+    replies: list[ReplyResult] = []
+    orphans: list[FeedbackFact] = []
+    opted_out_at: datetime | None = None
+    messages: set[str] = set()
+    for fact in ordered:
+        if fact.type in (DELIVERY_FAILED, ANSWERED) and fact.survey_id not in surveys:
+            orphans.append(fact)
+        elif fact.type == ANSWERED:
+            assert fact.survey_id is not None
+            _answered(surveys[fact.survey_id], fact)
+        elif fact.type == SMS_RECEIVED:
+            if fact.message_id is not None:
+                if fact.message_id in messages:
+                    continue
+                messages.add(fact.message_id)
+            reply = _sms(surveys.values(), fact, window)
+            replies.append(reply)
+            if reply.outcome == "opt_out" and opted_out_at is None:
+                opted_out_at = fact.time
+
+    frozen = sorted((s.freeze() for s in surveys.values()), key=lambda s: (s.sent_at, s.survey_id))
+    return Outcome(
+        surveys=tuple(frozen),
+        replies=tuple(replies),
+        opted_out_at=opted_out_at,
+        unmatched=tuple(r for r in replies if r.outcome == "unmatched"),
+        orphans=tuple(orphans),
+    )
+
+
+def _answered(survey: _Survey, fact: FeedbackFact) -> None:
+    if survey.score is None and fact.score is not None and 0 <= fact.score <= 10:
+        survey.set_score(fact.score, fact, "form")
+    survey.add_comment(fact.comment, fact)
+    if not survey.statements and fact.statements:
+        survey.statements = tuple(sorted(fact.statements))
+
+
+def _sms(surveys: Iterable[_Survey], fact: FeedbackFact, window: timedelta) -> ReplyResult:
+    text = fact.text or ""
+    reply = read_reply(text)
+    survey = _match(surveys, fact.time, window)
+
+    def result(outcome: ReplyOutcome, note: str = reply.note) -> ReplyResult:
+        survey_id = None if survey is None else survey.sent.survey_id
+        return ReplyResult(fact.event_id, fact.time, outcome, survey_id, note)
+
+    if reply.outcome == "opt_out":
+        if survey is not None and survey.opt_out_at is None:
+            survey.opt_out_at = fact.time
+        return result("opt_out")
+    if survey is None:
+        return result("unmatched")
+    if reply.outcome == "scored" and survey.score is not None:
+        survey.add_comment(text, fact)
+        return result("comment", "already_scored")
+    if reply.outcome == "scored":
+        assert reply.score is not None
+        survey.set_score(reply.score, fact, "sms")
+    survey.add_comment(reply.comment, fact)
+    return result(reply.outcome)
+
+
+def _match(surveys: Iterable[_Survey], time: datetime, window: timedelta) -> _Survey | None:
+    """The newest open survey in the window, else the newest in the window, else None."""
+    in_window = sorted(
+        (s for s in surveys if s.delivered and time - window <= s.sent.time <= time),
+        key=lambda s: (s.sent.time, s.sent.survey_id or ""),
+        reverse=True,
+    )
+    open_ = [s for s in in_window if s.score is None]
+    return next(iter(open_ or in_window), None)
