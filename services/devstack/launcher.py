@@ -11,6 +11,8 @@ import threading
 from dataclasses import dataclass
 from types import FrameType
 
+from sqlalchemy.engine import make_url
+
 from services.common.bookkeeping import forget_offsets
 from services.common.db import create_engine, migrate
 from services.common.ops_http import PortInUse, bind
@@ -81,6 +83,11 @@ async def _forget_offsets(database_url: str) -> None:
     await engine.dispose()
 
 
+def shown(database_url: str) -> str:
+    """The URL without its password, for the screen and logs."""
+    return make_url(database_url).render_as_string(hide_password=True)
+
+
 class StackError(RuntimeError):
     pass
 
@@ -120,9 +127,15 @@ class DevStack:
             raise StackError(
                 f"cannot create topics on {self.settings.bootstrap()}: {exc}"
             ) from None
-        migrate(self.database_url)
-        if self.broker:
-            asyncio.run(_forget_offsets(self.database_url))
+        try:
+            migrate(self.database_url)
+            if self.broker:
+                asyncio.run(_forget_offsets(self.database_url))
+        except Exception as exc:
+            raise StackError(
+                f"cannot migrate the database at {shown(self.database_url)}: "
+                f"{type(exc).__name__}: {exc}"
+            ) from None
         env = os.environ | {
             "KANAVA_KAFKA_BOOTSTRAP": self.settings.bootstrap(),
             "KANAVA_DATABASE_URL": self.database_url,
@@ -156,7 +169,7 @@ class DevStack:
         lines = [
             "Kanava dev stack is up:",
             f"  Kafka broker     {s.bootstrap()} {broker}",
-            f"  PostgreSQL       {self.database_url} {database}",
+            f"  PostgreSQL       {shown(self.database_url)} {database}",
             *(
                 f"  {spec.name:<16} http://127.0.0.1:{s.metrics_port(spec.name)}/metrics"
                 for spec in SERVICES

@@ -222,3 +222,26 @@ def test_a_taken_port_is_a_clear_message_not_a_traceback(up_env: dict[str, str])
     assert result.returncode == 2
     assert f"Kafka broker: port {port} is already in use" in result.stderr
     assert "Traceback" not in result.stderr + result.stdout
+
+
+def test_an_unreachable_database_is_a_clear_message_without_its_password(
+    up_env: dict[str, str],
+) -> None:
+    port = free_port()  # nothing listens there
+    env = up_env | {"KANAVA_DATABASE_URL": f"postgresql+asyncpg://kanava:s3cret@127.0.0.1:{port}/k"}
+    result = subprocess.run(
+        [sys.executable, "-m", "services.cli", "up"],
+        env=env,
+        cwd=project_root(),
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 2
+    assert (
+        f"cannot migrate the database at postgresql+asyncpg://kanava:***@127.0.0.1:{port}/k"
+        in result.stderr
+    )
+    assert "s3cret" not in result.stderr + result.stdout
+    assert "Traceback" not in result.stderr + result.stdout
