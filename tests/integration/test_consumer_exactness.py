@@ -13,6 +13,7 @@ import uuid
 import httpx
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
+from services.common.topics import ensure_topics
 from services.devstack.postgres import EmbeddedPostgres
 from tests.support.harness import (
     ServiceProcess,
@@ -25,12 +26,12 @@ from tests.support.harness import (
     stored_counts,
     wait_consumed,
 )
-from tests.support.infra import create_topics, free_port, fresh_database
+from tests.support.infra import free_port, fresh_database
 
 
 async def new_topic(bootstrap: str) -> str:
     topic = f"test-{uuid.uuid4().hex[:8]}.chat.events"
-    await create_topics(bootstrap, [topic, f"{topic}.dlq"], partitions=6)
+    await ensure_topics(bootstrap, partitions=6, names=[topic, f"{topic}.dlq"])
     return topic
 
 
