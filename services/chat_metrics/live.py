@@ -58,11 +58,7 @@ class LiveState:
 
     def update_agent(self, agent: AgentState) -> None:
         agents = self._partitions.setdefault(agent.partition, _Partition()).agents
-        current = agents.get(agent.agent_id)
-        if current is None or (agent.status_time, agent.event_id) > (
-            current.status_time,
-            current.event_id,
-        ):
+        if agent.supersedes(agents.get(agent.agent_id)):
             agents[agent.agent_id] = agent
 
     def waiting_visits(self) -> Iterator[tuple[str, str, datetime]]:

@@ -96,6 +96,13 @@ class AgentState:
     status_time: datetime
     event_id: str
 
+    def supersedes(self, other: AgentState | None) -> bool:
+        """The newest status wins, ties broken by event id (as `_UPSERT_AGENTS` does)."""
+        return other is None or (self.status_time, self.event_id) > (
+            other.status_time,
+            other.event_id,
+        )
+
 
 async def insert_facts(conn: AsyncConnection, facts: Sequence[tuple[str, ChatFact]]) -> None:
     """Only events whose ids were claimed in this transaction come here: no conflicts."""

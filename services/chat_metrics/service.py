@@ -201,10 +201,6 @@ def _agent(consumed: Consumed) -> AgentState:
 def _latest(agents: list[AgentState]) -> list[AgentState]:
     latest: dict[str, AgentState] = {}
     for agent in agents:
-        current = latest.get(agent.agent_id)
-        if current is None or (agent.status_time, agent.event_id) > (
-            current.status_time,
-            current.event_id,
-        ):
+        if agent.supersedes(latest.get(agent.agent_id)):
             latest[agent.agent_id] = agent
     return list(latest.values())
