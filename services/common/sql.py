@@ -41,15 +41,18 @@ async def copy_rows(
     """Binary COPY into a table, inside the connection's open transaction: the fastest way
     in for rows that cannot conflict (callers guarantee it, e.g. ids claimed just before)."""
     if rows:
-        raw = await conn.get_raw_connection()
-        driver: Any = raw.driver_connection
+        driver = await _asyncpg(conn)
         await driver.copy_records_to_table(table, records=rows, columns=list(columns))
 
 
 async def fetch(conn: AsyncConnection, sql: str, *args: Any) -> list[Any]:
     """Rows straight from asyncpg (`$1` parameters), inside the connection's transaction:
     for hot reads where SQLAlchemy's per-row result processing would dominate."""
-    raw = await conn.get_raw_connection()
-    driver: Any = raw.driver_connection
-    rows: list[Any] = await driver.fetch(sql, *args)
+    rows: list[Any] = await (await _asyncpg(conn)).fetch(sql, *args)
     return rows
+
+
+async def _asyncpg(conn: AsyncConnection) -> Any:
+    """The asyncpg connection under SQLAlchemy's, in the same open transaction."""
+    raw = await conn.get_raw_connection()
+    return raw.driver_connection
