@@ -10,11 +10,10 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-import asyncpg
 import httpx
 import psutil
 import pytest
@@ -22,10 +21,13 @@ from aiokafka import AIOKafkaConsumer
 from aiokafka.admin import AIOKafkaAdminClient
 from alembic.config import Config
 from alembic.script import ScriptDirectory
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from services.common.db import MIGRATIONS
 from services.common.events import CHAT
 from services.common.topics import topic_names
+from tests.support.harness import wait_consumed
 from tests.support.infra import free_port, project_root
 
 
@@ -149,7 +151,7 @@ def test_a_restarted_stack_reads_its_new_empty_broker_from_the_start(
     first = launch(3, 60)
     read_until(first, "Ctrl-C stops everything")
     pgdata = Path(up_env["KANAVA_DATA_DIR"]) / "pgdata"
-    asyncio.run(wait_for(lambda: committed_offsets(pgdata), at_least=1))
+    asyncio.run(committed_offsets(pgdata, at_least=1))
     first.send_signal(signal.SIGTERM)
     assert first.wait(timeout=60) == 0
 
@@ -157,30 +159,23 @@ def test_a_restarted_stack_reads_its_new_empty_broker_from_the_start(
     read_until(second, "Ctrl-C stops everything")
     bootstrap = f"127.0.0.1:{up_env['KANAVA_DEV_BROKER_PORT']}"
     in_topic = len(asyncio.run(first_chat_events(bootstrap, 10**9, idle_ms=3000)))
-    assert asyncio.run(wait_for(lambda: committed_offsets(pgdata), at_least=in_topic)) == in_topic
+    assert asyncio.run(committed_offsets(pgdata, at_least=in_topic)) == in_topic
     second.send_signal(signal.SIGTERM)
     assert second.wait(timeout=60) == 0
 
 
-async def committed_offsets(pgdata: Path) -> int:
-    conn = await asyncpg.connect(host=str(pgdata), user="postgres", database="kanava")
+def stack_engine(pgdata: Path) -> AsyncEngine:
+    """The stack's embedded database, through its socket in the data folder."""
+    return create_async_engine(f"postgresql+asyncpg://postgres@/kanava?host={pgdata}")
+
+
+async def committed_offsets(pgdata: Path, at_least: int) -> int:
+    """chat_metrics' committed offsets in the stack's database, once they reach `at_least`."""
+    engine = stack_engine(pgdata)
     try:
-        total: int = await conn.fetchval(
-            "SELECT coalesce(sum(next_offset), 0) FROM consumer_offsets "
-            "WHERE consumer_group = 'chat_metrics'"
-        )
-        return total
+        return await wait_consumed(engine, "chat_metrics", at_least)
     finally:
-        await conn.close()
-
-
-async def wait_for(read: Callable[[], Awaitable[int]], at_least: int, within: float = 60) -> int:
-    deadline = time.monotonic() + within
-    value = await read()
-    while value < at_least and time.monotonic() < deadline:
-        await asyncio.sleep(0.2)
-        value = await read()
-    return value
+        await engine.dispose()
 
 
 def head_revision() -> str:
@@ -198,27 +193,31 @@ def started_processes(launcher_pid: int, pgdata: Path) -> list[psutil.Process]:
 
 
 async def schema_revision(pgdata: Path) -> str:
-    uri_dir = pgdata
-    conn = await asyncpg.connect(host=str(uri_dir), user="postgres", database="kanava")
+    engine = stack_engine(pgdata)
     try:
-        revision: str = await conn.fetchval("SELECT version_num FROM alembic_version")
-        return revision
+        async with engine.connect() as conn:
+            return str(await conn.scalar(text("SELECT version_num FROM alembic_version")))
     finally:
-        await conn.close()
+        await engine.dispose()
+
+
+def run_up(env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    """`kanava up` expected to stop at once with an error."""
+    return subprocess.run(
+        [sys.executable, "-m", "services.cli", "up"],
+        env=env,
+        cwd=project_root(),
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
 
 
 def test_a_taken_port_is_a_clear_message_not_a_traceback(up_env: dict[str, str]) -> None:
     port = int(up_env["KANAVA_DEV_BROKER_PORT"])
     with socket.create_server(("127.0.0.1", port)):
-        result = subprocess.run(
-            [sys.executable, "-m", "services.cli", "up"],
-            env=up_env,
-            cwd=project_root(),
-            capture_output=True,
-            text=True,
-            timeout=60,
-            check=False,
-        )
+        result = run_up(up_env)
     assert result.returncode == 2
     assert f"Kafka broker: port {port} is already in use" in result.stderr
     assert "Traceback" not in result.stderr + result.stdout
@@ -229,15 +228,7 @@ def test_an_unreachable_database_is_a_clear_message_without_its_password(
 ) -> None:
     port = free_port()  # nothing listens there
     env = up_env | {"KANAVA_DATABASE_URL": f"postgresql+asyncpg://kanava:s3cret@127.0.0.1:{port}/k"}
-    result = subprocess.run(
-        [sys.executable, "-m", "services.cli", "up"],
-        env=env,
-        cwd=project_root(),
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    result = run_up(env)
     assert result.returncode == 2
     assert (
         f"cannot migrate the database at postgresql+asyncpg://kanava:***@127.0.0.1:{port}/k"
