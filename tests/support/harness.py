@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import json
 import os
 import random
 import signal
@@ -13,6 +12,7 @@ import time
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import httpx
@@ -20,7 +20,8 @@ from aiokafka import AIOKafkaProducer
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from services.common.producer import new_producer, publish_raw
+from services.common.producer import encode, new_producer, publish_raw
+from tests.support.chat_events import chat
 from tests.support.counting_service import CREATE_TABLE
 from tests.support.infra import project_root
 
@@ -55,18 +56,10 @@ def chat_stream(unique: int, duplicates: int, seed: int) -> ChatStream:
 
 
 def _chat_message(event_id: str, kind: str, moment: datetime, contact: str) -> Message:
-    data: dict[str, object] = {"contact_id": contact, "queue_id": "terveysasema-chat"}
+    data: dict[str, Any] = {"contact_id": contact, "queue_id": "terveysasema-chat"}
     if kind == "agent.status":
         data = {"agent_id": contact, "status": "available", "capacity": 3}
-    body = {
-        "specversion": "1.0",
-        "id": event_id,
-        "source": "test",
-        "type": kind,
-        "time": moment.isoformat(),
-        "data": data,
-    }
-    return contact.encode(), json.dumps(body).encode(), [("origin", b"test")]
+    return contact.encode(), encode(chat(kind, moment, event_id, **data)), [("origin", b"test")]
 
 
 async def produce(bootstrap: str, topic: str, messages: list[Message]) -> None:
