@@ -9,11 +9,11 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterable
-from datetime import date, datetime
-from typing import TypeVar
+from datetime import date
 from zoneinfo import ZoneInfo
 
 from services.chat_metrics.stories import Story, Visit
+from services.common.figures import local_day
 
 QUEUE_MEASURES = (
     "offered",
@@ -31,7 +31,6 @@ QUEUE_MEASURES = (
     "bot_handovers",
 )
 BOT_MEASURES = ("sessions", "resolved")
-K = TypeVar("K")
 QueueFigures = Counter[tuple[str, date, str]]
 BotFigures = Counter[tuple[date, str]]
 
@@ -81,13 +80,3 @@ def bot_figures(stories: Iterable[Story], tz: ZoneInfo) -> BotFigures:
         if story.bot_resolved_at is not None:
             figures[(local_day(story.bot_resolved_at, tz), "resolved")] += 1
     return figures
-
-
-def difference(new: Counter[K], old: Counter[K]) -> dict[K, int]:
-    """new - old per key, keeping negative values and dropping zeros."""
-    keys = new.keys() | old.keys()
-    return {k: new[k] - old[k] for k in keys if new[k] != old[k]}
-
-
-def local_day(moment: datetime, tz: ZoneInfo) -> date:
-    return moment.astimezone(tz).date()

@@ -11,9 +11,10 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from services.chat_metrics.figures import BOT_MEASURES, QUEUE_MEASURES, local_day
+from services.chat_metrics.figures import BOT_MEASURES, QUEUE_MEASURES
 from services.chat_metrics.stories import ChatFact, Story, Visit
-from services.common.sql import BulkInsert, add_to_counts, copy_rows, fetch
+from services.common.figures import local_day
+from services.common.sql import BulkInsert, CountsTable, copy_rows, fetch
 
 _FACT_COLUMNS = {
     "contact_id": "text",
@@ -63,10 +64,8 @@ _UPSERT_CONTACTS = BulkInsert(
     "entry = EXCLUDED.entry, started_at = EXCLUDED.started_at, "
     "bot_resolved_at = EXCLUDED.bot_resolved_at",
 )
-_ADD_QUEUE_DAILY = add_to_counts(
-    "chat_queue_daily", {"queue_id": "text", "day": "date"}, QUEUE_MEASURES
-)
-_ADD_BOT_DAILY = add_to_counts("chat_bot_daily", {"day": "date"}, BOT_MEASURES)
+_QUEUE_DAILY = CountsTable("chat_queue_daily", {"queue_id": "text", "day": "date"}, QUEUE_MEASURES)
+_BOT_DAILY = CountsTable("chat_bot_daily", {"day": "date"}, BOT_MEASURES)
 _UPSERT_AGENTS = BulkInsert(
     "chat_agents",
     {
@@ -233,19 +232,11 @@ async def replace_stories(
 async def add_queue_daily(
     conn: AsyncConnection, deltas: Mapping[tuple[str, date, str], int]
 ) -> None:
-    rows: dict[tuple[str, date], list[int]] = {}
-    for (queue, day, measure), value in deltas.items():
-        rows.setdefault((queue, day), [0] * len(QUEUE_MEASURES))[QUEUE_MEASURES.index(measure)] += (
-            value
-        )
-    await _ADD_QUEUE_DAILY.run(conn, [(*key, *values) for key, values in rows.items()])
+    await _QUEUE_DAILY.add(conn, deltas)
 
 
 async def add_bot_daily(conn: AsyncConnection, deltas: Mapping[tuple[date, str], int]) -> None:
-    rows: dict[date, list[int]] = {}
-    for (day, measure), value in deltas.items():
-        rows.setdefault(day, [0] * len(BOT_MEASURES))[BOT_MEASURES.index(measure)] += value
-    await _ADD_BOT_DAILY.run(conn, [(day, *values) for day, values in rows.items()])
+    await _BOT_DAILY.add(conn, deltas)
 
 
 async def upsert_agents(conn: AsyncConnection, agents: Sequence[AgentState]) -> None:

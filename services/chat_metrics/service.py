@@ -17,7 +17,6 @@ from services.chat_metrics.figures import (
     BotFigures,
     QueueFigures,
     bot_figures,
-    difference,
     queue_figures,
 )
 from services.chat_metrics.live import LiveState
@@ -26,6 +25,7 @@ from services.chat_metrics.repository import AgentState
 from services.chat_metrics.stories import ChatFact, Story, derive
 from services.common.consumer import Consumed, ServiceContext
 from services.common.events import ChatAbandoned, ChatAbandonedData, Stream
+from services.common.figures import difference
 from services.common.producer import publish
 from services.common.schedule import every
 

@@ -44,6 +44,13 @@ class Settings(BaseSettings):
     heartbeat_interval_ms: int = Field(default=2_000, ge=100)
     log_level: str = "INFO"
     chat_timeout_sweep_seconds: float = Field(default=30, gt=0)
+    min_responses: int = Field(default=5, ge=1, description="below it NPS is not shown")
+    min_alert_responses: int = Field(default=30, ge=1, description="7-day responses for a drop")
+    feedback_response_window_days: int = Field(default=7, ge=1)
+    feedback_refresh_seconds: float = Field(default=15, gt=0)
+    unmatched_reply_retention_days: int = Field(default=30, ge=1)
+    comment_retention_months: int = Field(default=24, ge=1)
+    retention_interval_seconds: float = Field(default=3600, gt=0)
 
     def bootstrap(self) -> str:
         return self.kafka_bootstrap or f"127.0.0.1:{self.dev_broker_port}"

@@ -28,11 +28,23 @@ class BulkInsert:
             await conn.execute(self.statement, by_column)
 
 
-def add_to_counts(table: str, keys: Mapping[str, str], measures: Sequence[str]) -> BulkInsert:
-    """An upsert that adds the given numbers to the stored ones (deltas may be negative)."""
-    additions = ", ".join(f"{m} = {table}.{m} + EXCLUDED.{m}" for m in measures)
-    columns = dict(keys) | dict.fromkeys(measures, "bigint")
-    return BulkInsert(table, columns, f"ON CONFLICT ({', '.join(keys)}) DO UPDATE SET {additions}")
+class CountsTable:
+    """A table of counts per key: adds deltas (which may be negative) to the stored numbers."""
+
+    def __init__(self, table: str, keys: Mapping[str, str], measures: Sequence[str]) -> None:
+        self.measures = tuple(measures)
+        additions = ", ".join(f"{m} = {table}.{m} + EXCLUDED.{m}" for m in measures)
+        columns = dict(keys) | dict.fromkeys(measures, "bigint")
+        conflict = f"ON CONFLICT ({', '.join(keys)}) DO UPDATE SET {additions}"
+        self._upsert = BulkInsert(table, columns, conflict)
+
+    async def add(self, conn: AsyncConnection, deltas: Mapping[tuple[Any, ...], int]) -> None:
+        """`deltas` keyed by (the key columns' values..., measure name)."""
+        rows: dict[tuple[Any, ...], list[int]] = {}
+        for (*key, measure), value in deltas.items():
+            row = rows.setdefault(tuple(key), [0] * len(self.measures))
+            row[self.measures.index(measure)] += value
+        await self._upsert.run(conn, [(*key, *values) for key, values in rows.items()])
 
 
 async def copy_rows(

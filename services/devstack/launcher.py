@@ -30,7 +30,10 @@ class ServiceSpec:
 
 
 # The consumer services of SPEC §2, in start order; each is `python -m <module>`.
-SERVICES: tuple[ServiceSpec, ...] = (ServiceSpec("chat_metrics", "services.chat_metrics"),)
+SERVICES: tuple[ServiceSpec, ...] = (
+    ServiceSpec("chat_metrics", "services.chat_metrics"),
+    ServiceSpec("feedback_ingest", "services.feedback_ingest"),
+)
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:

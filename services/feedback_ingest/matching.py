@@ -19,8 +19,9 @@ Rules:
   among the facts stay pending, returned as ``orphans``.
 - Two ``survey.sent`` for one survey id: the first one counts. Two ``sms.received`` with one
   ``message_id``: the first one counts (SPEC: deduplicated by message_id).
-- Comment texts are redacted; blank comments are dropped. Form statements are the first answer's
-  that has any, sorted by code.
+- Texts come redacted and SMS replies read (:func:`sms_fact`, :func:`answered_fact`): facts are
+  stored that way, so raw text never reaches the database. Blank comments are dropped. Form
+  statements are the first answer's that has any, sorted by code.
 """
 
 from __future__ import annotations
@@ -32,7 +33,7 @@ from typing import Literal
 
 from services.feedback_ingest.nps import Category, category
 from services.feedback_ingest.redaction import redact
-from services.feedback_ingest.replies import read_reply
+from services.feedback_ingest.replies import Reply, read_reply
 
 ReplyOutcome = Literal["scored", "comment", "opt_out", "invalid", "unmatched"]
 Source = Literal["sms", "form"]
@@ -56,12 +57,51 @@ class FeedbackFact:
     unit_id: str | None = None
     service_area: str | None = None
     visit_channel: str | None = None
-    text: str | None = None
+    text: str | None = None  # redacted
+    reply: Reply | None = None  # of an SMS, its comment redacted
     message_id: str | None = None
     score: int | None = None
-    comment: str | None = None
+    comment: str | None = None  # redacted
     statements: tuple[tuple[str, int], ...] | None = None
     reason: str | None = None
+
+
+def sms_fact(event_id: str, time: datetime, text: str, message_id: str | None) -> FeedbackFact:
+    """An ``sms.received`` as stored: read from the text as sent, then redacted."""
+    reply = read_reply(text)
+    comment = None if reply.comment is None else _redacted(reply.comment)
+    return FeedbackFact(
+        event_id,
+        SMS_RECEIVED,
+        time,
+        text=_redacted(text),
+        reply=Reply(reply.outcome, reply.score, comment, reply.note),
+        message_id=message_id,
+    )
+
+
+def answered_fact(
+    event_id: str,
+    time: datetime,
+    survey_id: str,
+    score: int | None,
+    comment: str | None,
+    statements: tuple[tuple[str, int], ...] | None,
+) -> FeedbackFact:
+    """A ``survey.answered`` as stored: its comment redacted."""
+    return FeedbackFact(
+        event_id,
+        ANSWERED,
+        time,
+        survey_id=survey_id,
+        score=score,
+        comment=None if comment is None else _redacted(comment),
+        statements=statements,
+    )
+
+
+def _redacted(text: str) -> str:
+    return redact(text.strip()).text
 
 
 @dataclass(frozen=True, slots=True)
@@ -123,7 +163,7 @@ class _Survey:
 
     def add_comment(self, text: str | None, fact: FeedbackFact) -> None:
         if text and text.strip():
-            self.comments.append(Comment(fact.time, redact(text.strip()).text, fact.event_id))
+            self.comments.append(Comment(fact.time, text.strip(), fact.event_id))
 
     def set_score(self, score: int, fact: FeedbackFact, source: Source) -> None:
         self.score, self.scored_at, self.source = score, fact.time, source
@@ -202,8 +242,9 @@ def _answered(survey: _Survey, fact: FeedbackFact) -> None:
 
 
 def _sms(surveys: Iterable[_Survey], fact: FeedbackFact, window: timedelta) -> ReplyResult:
-    text = fact.text or ""
-    reply = read_reply(text)
+    text, reply = fact.text or "", fact.reply
+    if reply is None:
+        raise ValueError(f"SMS fact {fact.event_id} was stored without its reading")
     survey = _match(surveys, fact.time, window)
 
     def result(outcome: ReplyOutcome, note: str = reply.note) -> ReplyResult:

@@ -39,6 +39,7 @@ def up_env(tmp_path: Path) -> dict[str, str]:
         "KANAVA_DEV_BROKER_PORT": str(free_port()),
         "KANAVA_TOPIC_PARTITIONS": "3",
         "KANAVA_CHAT_METRICS_METRICS_PORT": str(free_port()),
+        "KANAVA_FEEDBACK_INGEST_METRICS_PORT": str(free_port()),
     }
 
 
@@ -134,8 +135,11 @@ def test_up_starts_the_stack_and_sigterm_leaves_nothing_behind(
 
     health = httpx.get(f"http://127.0.0.1:{up_env['KANAVA_CHAT_METRICS_METRICS_PORT']}/healthz")
     assert health.json()["service"] == "chat_metrics"
+    feedback_port = up_env["KANAVA_FEEDBACK_INGEST_METRICS_PORT"]
+    health = httpx.get(f"http://127.0.0.1:{feedback_port}/healthz")
+    assert health.json()["service"] == "feedback_ingest"
     started = started_processes(launcher.pid, pgdata)
-    assert len(started) >= 4, "broker, chat_metrics, simulator and postgres at least"
+    assert len(started) >= 5, "broker, chat_metrics, feedback_ingest, simulator, postgres"
     launcher.send_signal(signal.SIGTERM)
     assert launcher.wait(timeout=60) == 0
     time.sleep(0.5)

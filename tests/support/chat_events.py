@@ -7,7 +7,7 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from services.common.events import CHAT
+from services.common.events import CHAT, Stream
 
 HELSINKI = ZoneInfo("Europe/Helsinki")
 _ids = itertools.count(1)
@@ -21,6 +21,13 @@ def at(day: int, clock: str, month: int = 11) -> datetime:
 
 def chat(event_type: str, when: datetime, event_id: str | None = None, **data: Any) -> Any:
     """A validated chat event (a pydantic model of services.common.events)."""
+    return build(CHAT, event_type, when, event_id, **data)
+
+
+def build(
+    stream: Stream, event_type: str, when: datetime, event_id: str | None = None, **data: Any
+) -> Any:
+    """A validated event of `stream`, with a fresh id unless one is given."""
     body = {
         "specversion": "1.0",
         "id": event_id or f"t-{next(_ids)}",
@@ -29,7 +36,7 @@ def chat(event_type: str, when: datetime, event_id: str | None = None, **data: A
         "time": when.isoformat(),
         "data": data,
     }
-    return CHAT.adapter.validate_python(body, strict=False)
+    return stream.adapter.validate_python(body, strict=False)
 
 
 def scenario() -> list[Any]:

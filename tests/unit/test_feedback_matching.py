@@ -11,10 +11,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from services.feedback_ingest.matching import (
-    ANSWERED,
     DELIVERY_FAILED,
     SENT,
-    SMS_RECEIVED,
     Comment,
     FeedbackFact,
     Outcome,
@@ -22,7 +20,9 @@ from services.feedback_ingest.matching import (
     ReplyResult,
     Source,
     SurveyResult,
+    answered_fact,
     derive,
+    sms_fact,
 )
 from services.feedback_ingest.nps import Category
 
@@ -37,7 +37,7 @@ def sent(event_id: str, survey_id: str, time: datetime, unit: str = "u1") -> Fee
 
 
 def sms(event_id: str, text: str, time: datetime) -> FeedbackFact:
-    return FeedbackFact(event_id, SMS_RECEIVED, time, text=text, message_id=f"m-{event_id}")
+    return sms_fact(event_id, time, text, f"m-{event_id}")
 
 
 def answered(
@@ -48,15 +48,7 @@ def answered(
     comment: str | None = None,
     statements: tuple[tuple[str, int], ...] | None = None,
 ) -> FeedbackFact:
-    return FeedbackFact(
-        event_id,
-        ANSWERED,
-        time,
-        survey_id=survey_id,
-        score=score,
-        comment=comment,
-        statements=statements,
-    )
+    return answered_fact(event_id, time, survey_id, score, comment, statements)
 
 
 def failed(event_id: str, survey_id: str, time: datetime) -> FeedbackFact:
@@ -368,7 +360,7 @@ def test_any_order_with_duplicates_gives_the_same_outcome(
 
 def test_a_resent_message_id_counts_once() -> None:
     first = sms("e2", "9", at("10:00"))
-    again = FeedbackFact("e3", SMS_RECEIVED, at("10:00"), text="9", message_id=first.message_id)
+    again = sms_fact("e3", at("10:00"), "9", first.message_id)
     outcome = derive([sent("e1", "s1", at("09:00")), first, again])
     assert [r.event_id for r in outcome.replies] == ["e2"]
 
