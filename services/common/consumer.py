@@ -81,6 +81,8 @@ class ConsumerApp:
     stream: Stream
     domain: Domain
     tasks: tuple[BackgroundTask, ...] = ()
+    # Makes a dead letter's bytes safe to keep (personal data in free text); None: as read.
+    scrub: Callable[[bytes], bytes] | None = None
 
 
 @dataclass(frozen=True)
@@ -210,11 +212,15 @@ class StreamConsumer:
     def _not_yet_stored(
         self, fetched: Fetched
     ) -> tuple[list[Record], list[Consumed], list[Rejected]]:
-        """Records of partitions still owned, past the offset stored in Postgres."""
+        """Records of partitions still owned, past the offset stored in Postgres. A partition
+        counts as owned once `assigned` has read its offset: aiokafka may fetch from a new
+        assignment before the listener has run, and such records are read again after the
+        listener's seek."""
         owned = {tp.partition for tp in self._consumer.assignment() if tp.topic == self.topic}
 
         def keep(partition: int, offset: int) -> bool:
-            return partition in owned and offset >= self._next_offsets.get(partition, 0)
+            ready = partition in owned and partition in self._next_offsets
+            return ready and offset >= self._next_offsets[partition]
 
         return (
             [r for r in fetched.records if keep(r.partition, r.offset)],
@@ -242,11 +248,12 @@ class StreamConsumer:
         return valid, rejected
 
     async def _dead_letter(self, rejected: list[Rejected]) -> None:
-        """Send the original bytes and headers, plus why and from where; wait for the acks."""
+        """Send the original bytes (scrubbed where the app says so) and headers, plus why and
+        from where; wait for the acks."""
         messages = [
             (
                 item.record.key,
-                item.record.value or b"",
+                self._scrubbed(item.record.value or b""),
                 [
                     *item.record.headers,
                     ("kanava-error", item.error.reason.encode()),
@@ -269,6 +276,9 @@ class StreamConsumer:
                 item.error.reason,
             )
         await publish_raw(self.producer, self.app.stream.dead_letter_topic, messages)
+
+    def _scrubbed(self, value: bytes) -> bytes:
+        return value if self.app.scrub is None else self.app.scrub(value)
 
     async def _store(self, valid: list[Consumed], next_offsets: dict[int, int]) -> list[Consumed]:
         async with self.engine.begin() as conn:
@@ -310,7 +320,11 @@ class StreamConsumer:
                 )
 
     async def assigned(self, assigned: Collection[TopicPartition]) -> None:
-        partitions = [tp.partition for tp in assigned if tp.topic == self.topic]
+        """Seek to the offsets stored in Postgres, read after the batch in flight committed."""
+        async with self._lock:
+            await self._assign([tp.partition for tp in assigned if tp.topic == self.topic])
+
+    async def _assign(self, partitions: list[int]) -> None:
 
         async def load() -> dict[int, int]:
             async with self.engine.connect() as conn:

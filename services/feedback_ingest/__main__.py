@@ -15,6 +15,7 @@ from services.common.registry import load_registry
 from services.common.service import run_service
 from services.common.settings import get_settings
 from services.feedback_ingest.exports import Thresholds, WindowCollector
+from services.feedback_ingest.redaction import redact_message
 from services.feedback_ingest.service import FeedbackIngest, Retention
 
 
@@ -32,7 +33,8 @@ def main() -> int:
     tasks = domain.tasks(
         settings.feedback_refresh_seconds, retention, settings.retention_interval_seconds
     )
-    return run_service(ConsumerApp("feedback_ingest", FEEDBACK, domain, tasks), settings)
+    app = ConsumerApp("feedback_ingest", FEEDBACK, domain, tasks, scrub=redact_message)
+    return run_service(app, settings)
 
 
 if __name__ == "__main__":

@@ -36,8 +36,10 @@ ways that differ from the official format. Known limit: a number glued to letter
 from __future__ import annotations
 
 import calendar
+import json
 import re
 from dataclasses import dataclass
+from typing import Any
 
 import phonenumbers
 
@@ -122,3 +124,26 @@ def _redact_phones(text: str) -> tuple[str, int]:
         count += 1
     parts.append(text[position:])
     return "".join(parts), count
+
+
+_HASHED = re.compile(r"[0-9a-f]{64}")
+
+
+def redact_message(raw: bytes) -> bytes:
+    """A dead letter made safe to keep: every text in the JSON redacted (recipient hashes left
+    as they are), or the whole message redacted as text when it is not JSON."""
+    try:
+        message = json.loads(raw)
+    except (UnicodeDecodeError, ValueError):
+        return redact(raw.decode("utf-8", errors="replace")).text.encode()
+    return json.dumps(_redact_values(message), ensure_ascii=False).encode()
+
+
+def _redact_values(value: Any) -> Any:
+    if isinstance(value, str):
+        return value if _HASHED.fullmatch(value) else redact(value).text
+    if isinstance(value, dict):
+        return {key: _redact_values(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_redact_values(item) for item in value]
+    return value

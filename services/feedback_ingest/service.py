@@ -11,6 +11,7 @@ survey id.
 from __future__ import annotations
 
 import asyncio
+import calendar
 import json
 import logging
 from collections.abc import Collection, Sequence
@@ -243,13 +244,8 @@ def months_before(moment: datetime, months: int) -> datetime:
     """The same day and time `months` calendar months earlier (the month's last day when
     that month is shorter)."""
     year, month = divmod(moment.year * 12 + moment.month - 1 - months, 12)
-    month += 1
-    for day in range(moment.day, 27, -1):
-        try:
-            return moment.replace(year=year, month=month, day=day)
-        except ValueError:
-            continue
-    return moment.replace(year=year, month=month, day=min(moment.day, 28))
+    last_day = calendar.monthrange(year, month + 1)[1]
+    return moment.replace(year=year, month=month + 1, day=min(moment.day, last_day))
 
 
 def subject_of_sent(event: Any) -> str:
