@@ -1,4 +1,5 @@
-"""`kanava simulate`: realistic chat events into Kafka, a backfill of past days, then real time."""
+"""`kanava simulate`: realistic chat and feedback events into Kafka, a backfill of past days,
+then real time."""
 
 from __future__ import annotations
 
@@ -6,11 +7,13 @@ import argparse
 import asyncio
 import contextlib
 import logging
+import math
+import re
 import signal
 import sys
-from collections.abc import Coroutine, Iterator
-from datetime import datetime
-from typing import Any
+from collections.abc import Coroutine, Iterator, Sequence
+from datetime import date, datetime, timedelta
+from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
 
 from aiokafka.errors import KafkaConnectionError, KafkaError
@@ -18,13 +21,16 @@ from aiokafka.errors import KafkaConnectionError, KafkaError
 from services.common.producer import new_producer
 from services.common.registry import Registry, load_registry
 from services.common.settings import get_settings
-from services.simulator.run import backfill, run_realtime
+from services.simulator.feedback import Drop
+from services.simulator.run import backfill, run_realtime, run_realtime_feedback
+
+T = TypeVar("T")
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser = subparsers.add_parser(
         "simulate",
-        help="produce simulated chat events: a backfill of past days, then real time",
+        help="produce simulated chat and feedback events: a backfill of past days, then real time",
         description=__doc__,
     )
     parser.add_argument(
@@ -54,6 +60,13 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         metavar="N",
         help="the same seed gives the same events (default 1)",
     )
+    parser.add_argument(
+        "--nps-drop",
+        type=nps_drop,
+        metavar="UNIT:DAY[:DELTA]",
+        help="the unit's target NPS changes by DELTA points (default -30) for the visits from "
+        "DAY on: a local date YYYY-MM-DD or a number of days from today (-3: three days ago)",
+    )
     parser.set_defaults(handler=handle)
 
 
@@ -71,6 +84,48 @@ def positive_float(text: str) -> float:
     return value
 
 
+def nps_drop(text: str) -> Drop:
+    """The value of --nps-drop, checked against the registry's units."""
+    settings = get_settings()
+    try:
+        registry = load_registry(settings.registry_file)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"cannot read the registry: {exc}") from None
+    return parse_drop(text, registry, datetime.now(ZoneInfo(settings.timezone)).date())
+
+
+def parse_drop(text: str, registry: Registry, today: date) -> Drop:
+    """UNIT:DAY[:DELTA] as a `Drop`; DAY is a date YYYY-MM-DD or an offset in days from
+    `today`, DELTA a number of NPS points (default -30)."""
+    parts = text.split(":")
+    if len(parts) not in (2, 3):
+        raise argparse.ArgumentTypeError(f"expected UNIT:DAY[:DELTA], not {text!r}")
+    unit, day = parts[0], parts[1]
+    if registry.unit(unit) is None:
+        known = ", ".join(u.id for u in registry.units) or "none"
+        raise argparse.ArgumentTypeError(f"unknown unit {unit!r}; the WheelQ units are: {known}")
+    try:
+        if re.fullmatch(r"[+-]?\d+", day):
+            from_day = today + timedelta(days=int(day))
+        elif re.fullmatch(r"\d{4}-\d{2}-\d{2}", day):
+            from_day = date.fromisoformat(day)
+        else:
+            raise ValueError(day)
+    except (ValueError, OverflowError):
+        raise argparse.ArgumentTypeError(
+            f"DAY must be a date YYYY-MM-DD or a number of days from today, not {day!r}"
+        ) from None
+    if len(parts) == 2:
+        return Drop(unit, from_day)
+    try:
+        delta = float(parts[2])
+    except ValueError:
+        delta = math.nan
+    if not math.isfinite(delta):
+        raise argparse.ArgumentTypeError(f"DELTA must be a number of NPS points, not {parts[2]!r}")
+    return Drop(unit, from_day, delta)
+
+
 def handle(args: argparse.Namespace) -> int:
     settings = get_settings()
     try:
@@ -78,11 +133,13 @@ def handle(args: argparse.Namespace) -> int:
     except ValueError as exc:
         print(f"simulator: {exc}", file=sys.stderr)
         return 2
-    return asyncio.run(simulate(args, settings.bootstrap(), registry, ZoneInfo(settings.timezone)))
+    key = settings.phone_hash_key.get_secret_value()
+    tz = ZoneInfo(settings.timezone)
+    return asyncio.run(simulate(args, settings.bootstrap(), registry, tz, key))
 
 
 async def simulate(
-    args: argparse.Namespace, bootstrap: str, registry: Registry, tz: ZoneInfo
+    args: argparse.Namespace, bootstrap: str, registry: Registry, tz: ZoneInfo, key: str
 ) -> int:
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -102,24 +159,40 @@ async def simulate(
         return 2
     try:
         continue_from: datetime | None = None
+        drop: Drop | None = args.nps_drop
         if args.backfill_days:
             continue_from = datetime.now(tz)
-            work = backfill(producer, registry, tz, args.backfill_days, args.seed, continue_from)
-            sent = await unless_stopped(work, stop)
-            if sent is None:
+            days = args.backfill_days
+            work = backfill(
+                producer, registry, tz, days, args.seed, continue_from, key=key, drop=drop
+            )
+            backfilled = await unless_stopped(work, stop)
+            if backfilled is None:
                 print("simulator: stopped during the backfill", flush=True)
                 return 0
-            days = f"{args.backfill_days} day{'s' if args.backfill_days != 1 else ''}"
-            print(f"simulator: backfilled {sent} chat events ({days})", flush=True)
-        if args.realtime and not stop.is_set():
             print(
-                f"simulator: real-time chat events at {args.speed:g}x speed; Ctrl-C stops",
+                f"simulator: backfilled {backfilled.chat} chat events and "
+                f"{backfilled.feedback} feedback events ({days} day{'s' if days != 1 else ''})",
                 flush=True,
             )
-            sent = await run_realtime(
-                producer, registry, tz, args.seed, args.speed, stop, start=continue_from
+        if args.realtime and not stop.is_set():
+            print(
+                f"simulator: real-time chat and feedback events at {args.speed:g}x speed; "
+                "Ctrl-C stops",
+                flush=True,
             )
-            print(f"simulator: stopped after {sent} real-time chat events", flush=True)
+            common = (producer, registry, tz, args.seed, args.speed, stop)
+            chat, feedback = await together(
+                [
+                    run_realtime(*common, start=continue_from),
+                    run_realtime_feedback(*common, key=key, drop=drop, start=continue_from),
+                ]
+            )
+            print(
+                f"simulator: stopped after {chat} real-time chat events and "
+                f"{feedback} feedback events",
+                flush=True,
+            )
     except KafkaError as exc:
         print(f"simulator: producing to {bootstrap} failed: {exc}", file=sys.stderr)
         return 1
@@ -139,7 +212,7 @@ def quiet(logger: logging.Logger) -> Iterator[None]:
         logger.setLevel(level)
 
 
-async def unless_stopped(work: Coroutine[Any, Any, int], stop: asyncio.Event) -> int | None:
+async def unless_stopped(work: Coroutine[Any, Any, T], stop: asyncio.Event) -> T | None:
     """The result of `work`, or None when `stop` was set first (`work` is then cancelled)."""
     task = asyncio.ensure_future(work)
     stopping = asyncio.ensure_future(stop.wait())
@@ -151,3 +224,20 @@ async def unless_stopped(work: Coroutine[Any, Any, int], stop: asyncio.Event) ->
     with contextlib.suppress(asyncio.CancelledError):
         await task
     return None
+
+
+async def together(works: Sequence[Coroutine[Any, Any, int]]) -> list[int]:
+    """The results of `works` run side by side; the first to fail cancels the others, and its
+    exception is raised."""
+    tasks = [asyncio.ensure_future(work) for work in works]
+    try:
+        await asyncio.wait(tasks, return_when=asyncio.FIRST_EXCEPTION)
+    finally:
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+    for task in tasks:
+        error = None if task.cancelled() else task.exception()
+        if error is not None:
+            raise error
+    return [task.result() for task in tasks]

@@ -6,6 +6,11 @@ as the day goes on, and a later backfill over the same hours re-sends only dupli
 other speed the simulated clock runs away from the calendar, so the run gets a world of its own
 (a seed derived from the seed and the start time), whose ids never collide with a backfill's or
 another run's; the conversations a backfill left open end as the run starts.
+
+Feedback follows the same rule, in a stream of its own, paced like the chat: at speed 1 the run
+continues the backfilled world of surveys and replies (same seed, hashing key and drop), at any
+other speed it gets its world from the derived seed. A run that continues no backfill of its
+world sends nothing that answers a survey sent before t0: that survey was never sent.
 """
 
 from __future__ import annotations
@@ -15,13 +20,15 @@ import hashlib
 import itertools
 import uuid
 from collections.abc import Iterable, Iterator
-from datetime import datetime, time, timedelta
+from datetime import UTC, datetime, time, timedelta
+from typing import NamedTuple
 from zoneinfo import ZoneInfo
 
 from aiokafka import AIOKafkaProducer
 
 from services.common.events import (
     CHAT,
+    FEEDBACK,
     AgentStatus,
     ChatAbandoned,
     ChatAbandonedData,
@@ -33,12 +40,26 @@ from services.common.events import (
     ChatTransferred,
     ContactData,
     Envelope,
+    SmsReceived,
+    Stream,
+    SurveyAnswered,
+    SurveyDeliveryFailed,
+    SurveySent,
 )
 from services.common.producer import publish
 from services.common.registry import Registry
 from services.simulator.chat import envelope, from_ms, simulate_chat, simulate_days, to_ms
+from services.simulator.feedback import Drop, simulate_feedback
 
 BATCH = 5000
+SURVEY_LIFETIME = timedelta(days=3)
+"""Longer than any survey's events last: replies come at most two days after it was sent."""
+NEVER = datetime.max.replace(tzinfo=UTC)
+
+
+class Backfilled(NamedTuple):
+    chat: int
+    feedback: int
 
 
 async def backfill(
@@ -48,27 +69,39 @@ async def backfill(
     days: int,
     seed: int,
     end: datetime | None = None,
-) -> int:
-    """Produce the chat events of the `days` local days before `end`'s day and of that day up
-    to `end` (default: now); events after now are never produced. Returns the count."""
+    *,
+    key: str,
+    drop: Drop | None = None,
+) -> Backfilled:
+    """Produce the chat and the feedback events of the `days` local days before `end`'s day
+    and of that day up to `end` (default: now); events after now are never produced.
+    Recipients are hashed with `key`. Returns the counts."""
     now = datetime.now(tz)
     end = now if end is None else end
     if days <= 0:
-        return 0
+        return Backfilled(0, 0)
     start = datetime.combine(end.astimezone(tz).date() - timedelta(days=days), time(), tz)
-    return await publish_batches(producer, simulate_chat(registry, start, min(end, now), seed, tz))
+    end = min(end, now)
+    chat = simulate_chat(registry, start, end, seed, tz)
+    feedback = simulate_feedback(registry, start, end, seed, tz, key, drop)
+    return Backfilled(
+        await publish_batches(producer, CHAT, chat),
+        await publish_batches(producer, FEEDBACK, feedback),
+    )
 
 
-async def publish_batches(producer: AIOKafkaProducer, events: Iterable[Envelope]) -> int:
+async def publish_batches(
+    producer: AIOKafkaProducer, stream: Stream, events: Iterable[Envelope]
+) -> int:
     count = 0
     batch: list[Envelope] = []
     for event in events:
         batch.append(event)
         if len(batch) >= BATCH:
-            count += await publish(producer, CHAT, batch)
+            count += await publish(producer, stream, batch)
             batch = []
     if batch:
-        count += await publish(producer, CHAT, batch)
+        count += await publish(producer, stream, batch)
     return count
 
 
@@ -82,35 +115,74 @@ async def run_realtime(
     *,
     start: datetime | None = None,
 ) -> int:
-    """Simulate from t0 on, `speed` times faster than real time, until `stop` is set.
+    """Simulate the chat from t0 on, `speed` times faster than real time, until `stop` is set.
 
     t0 is `start` when the run continues a backfill of the same seed that ended there, else
     now. An event at simulated time s is sent at wall time t0 + (s - t0) / speed and stamped
     with that time. The run begins with the presence of the professionals on duty at t0.
     Returns the number of events sent.
     """
-    if not speed > 0:
-        raise ValueError(f"speed must be positive, not {speed}")
-    loop = asyncio.get_running_loop()
-    now = datetime.now(tz)
-    t0 = from_ms(to_ms(start or now), tz)
-    # The loop clock when the wall clock read t0: events up to now are due at once.
-    zero = loop.time() - (now - t0).total_seconds()
+    check_speed(speed)
+    t0 = from_ms(to_ms(start or datetime.now(tz)), tz)
     events = realtime_events(registry, tz, seed, speed, t0, continuing=start is not None)
     if not any(q.opening_hours is None or q.opening_hours.days for q in registry.queues):
         events = iter(())  # a registry that never opens: nothing to simulate, ever
+    return await pace(producer, CHAT, events, t0, tz, speed, stop)
+
+
+async def run_realtime_feedback(
+    producer: AIOKafkaProducer,
+    registry: Registry,
+    tz: ZoneInfo,
+    seed: int,
+    speed: float,
+    stop: asyncio.Event,
+    *,
+    key: str,
+    drop: Drop | None = None,
+    start: datetime | None = None,
+) -> int:
+    """Simulate the feedback from t0 on, as `run_realtime` does the chat; recipients hashed
+    with `key`. Returns the number of events sent."""
+    check_speed(speed)
+    t0 = from_ms(to_ms(start or datetime.now(tz)), tz)
+    continuing = start is not None
+    events = realtime_feedback(registry, tz, seed, speed, t0, key, drop, continuing)
+    return await pace(producer, FEEDBACK, events, t0, tz, speed, stop)
+
+
+def check_speed(speed: float) -> None:
+    if not speed > 0:
+        raise ValueError(f"speed must be positive, not {speed}")
+
+
+async def pace(
+    producer: AIOKafkaProducer,
+    stream: Stream,
+    events: Iterable[tuple[int, Envelope]],
+    t0: datetime,
+    tz: ZoneInfo,
+    speed: float,
+    stop: asyncio.Event,
+) -> int:
+    """Send (simulated milliseconds after t0, event) to `stream` as their time comes, each
+    stamped with the wall time it is due (t0 + offset / speed), until `stop` is set; what is
+    due already goes at once, in batches. Returns the number of events sent."""
+    loop = asyncio.get_running_loop()
+    # The loop clock when the wall clock read t0: events up to now are due at once.
+    zero = loop.time() - (datetime.now(tz) - t0).total_seconds()
     count = 0
     batch: list[Envelope] = []
     for offset_ms, event in events:
         due = zero + offset_ms / speed / 1000
         if due > loop.time() or len(batch) >= BATCH:
-            count += await publish(producer, CHAT, batch) if batch else 0
+            count += await publish(producer, stream, batch) if batch else 0
             batch = []
             if await stopped(stop, due):
                 return count
         stamp = from_ms(to_ms(t0) + int(offset_ms / speed), tz)
         batch.append(event.model_copy(update={"time": stamp}))
-    count += await publish(producer, CHAT, batch) if batch else 0
+    count += await publish(producer, stream, batch) if batch else 0
     await stop.wait()
     return count
 
@@ -127,6 +199,58 @@ def realtime_events(
     if not continuing:
         return own
     return itertools.chain(handover(simulate_days(registry, day, seed, tz), t0), own)
+
+
+def realtime_feedback(
+    registry: Registry,
+    tz: ZoneInfo,
+    seed: int,
+    speed: float,
+    t0: datetime,
+    key: str,
+    drop: Drop | None,
+    continuing: bool,
+) -> Iterator[tuple[int, Envelope]]:
+    """(simulated milliseconds after t0, feedback event) of a real-time run; see the module's
+    doc."""
+    if not registry.units:
+        return iter(())  # no unit sends surveys: nothing to simulate, ever
+    if speed == 1 and continuing:
+        world, since = seed, t0  # the backfill sent what came before
+    else:
+        world = seed if speed == 1 else derived_seed(seed, t0)
+        since = t0 - SURVEY_LIFETIME  # from early enough to know the surveys sent before t0
+    return whole_surveys(simulate_feedback(registry, since, NEVER, world, tz, key, drop), t0)
+
+
+def whole_surveys(events: Iterable[Envelope], t0: datetime) -> Iterator[tuple[int, Envelope]]:
+    """(milliseconds after t0, event) from t0 on, without the events of the surveys sent
+    before t0 (their delivery failures and answers, the SMS replies to them): their sending
+    was never sent."""
+    t0_ms = to_ms(t0)
+    surveys: set[str] = set()
+    recipients: set[str] = set()
+    for event in events:
+        moment = to_ms(event.time)
+        if moment < t0_ms:
+            if isinstance(event, SurveySent):
+                surveys.add(event.data.survey_id)
+                if event.data.recipient:
+                    recipients.add(event.data.recipient)
+            continue
+        if isinstance(event, SurveySent) and event.data.recipient:
+            recipients.discard(event.data.recipient)  # their replies are now to this survey
+        if not follows(event, surveys, recipients):
+            yield moment - t0_ms, event
+
+
+def follows(event: Envelope, surveys: set[str], recipients: set[str]) -> bool:
+    """Whether `event` follows one of `surveys`, those whose recipients are `recipients`."""
+    if isinstance(event, SmsReceived):
+        return event.data.recipient in recipients
+    if isinstance(event, SurveyDeliveryFailed | SurveyAnswered):
+        return event.data.survey_id in surveys
+    return False
 
 
 async def stopped(stop: asyncio.Event, until: float) -> bool:

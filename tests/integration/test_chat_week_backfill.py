@@ -66,13 +66,19 @@ async def test_a_simulated_week_stores_daily_figures_equal_to_a_recount_of_the_v
     await producer.start()
     try:
         produced = await backfill(
-            producer, load_registry(registry_file), HELSINKI, days=7, seed=42, end=WEEK_END
+            producer,
+            load_registry(registry_file),
+            HELSINKI,
+            days=7,
+            seed=42,
+            end=WEEK_END,
+            key="test-key",
         )
     finally:
         await producer.stop()
     service = chat_metrics(own_broker, database_url, registry_file)
     service.start()
-    await wait_consumed(engine, "chat_metrics", produced)
+    await wait_consumed(engine, "chat_metrics", produced.chat)
     assert service.stop() == 0
 
     daily = await rows(engine, "SELECT * FROM chat_queue_daily")

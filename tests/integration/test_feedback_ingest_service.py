@@ -85,7 +85,9 @@ async def send(bootstrap: str, events: list[Any], raw: list[bytes]) -> None:
     producer = new_producer(bootstrap)
     await producer.start()
     try:
-        messages = [(FEEDBACK.key(e), encode(e), []) for e in events]
+        messages: list[tuple[bytes, bytes, list[tuple[str, bytes]]]] = [
+            (FEEDBACK.key(e), encode(e), []) for e in events
+        ]
         messages += [(b"poison", value, []) for value in raw]
         await publish_raw(producer, FEEDBACK.topic, messages)
     finally:
@@ -101,7 +103,7 @@ async def table_dump(engine: AsyncEngine) -> str:
                 "WHERE table_schema = 'public' AND table_type = 'BASE TABLE'"
             )
         )
-        dump = []
+        dump: list[str] = []
         for table in tables.all():
             rows = await conn.scalars(text(f'SELECT t::text FROM "{table}" t'))
             dump += rows.all()

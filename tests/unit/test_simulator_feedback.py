@@ -24,6 +24,7 @@ from services.common.registry import load_registry
 from services.common.settings import PROJECT_ROOT
 from services.feedback_ingest.nps import DROP_Z, Responses, category, drop_zscore
 from services.feedback_ingest.replies import read_reply
+from services.simulator.chat import to_ms
 from services.simulator.feedback import (
     SOURCE,
     UNIT_PROFILES,
@@ -32,6 +33,7 @@ from services.simulator.feedback import (
     simulate_feedback,
     simulate_feedback_scored,
 )
+from services.simulator.run import realtime_feedback
 
 HELSINKI = ZoneInfo("Europe/Helsinki")
 REGISTRY = load_registry(PROJECT_ROOT / "infra" / "registry" / "demo.yaml")
@@ -251,3 +253,75 @@ def test_without_a_drop_the_alarm_stays_quiet(sixty_days: Scored) -> None:
     alarms, tested = false_alarms(sixty_days)
     assert tested > 200
     assert alarms <= 0.01 * tested
+
+
+T0 = MONDAY + timedelta(days=1, hours=14)  # Tuesday: Monday's surveys going out
+DAY_MS = 86_400_000
+
+
+def real_time(speed: float, continuing: bool) -> list[tuple[int, Envelope]]:
+    """The first simulated day of a real-time run of seed 1 starting at T0."""
+    events = realtime_feedback(REGISTRY, HELSINKI, 1, speed, T0, KEY, None, continuing)
+    return list(itertools.takewhile(lambda item: item[0] < DAY_MS, events))
+
+
+def after_surveys_before_t0(events: list[Envelope]) -> list[Envelope]:
+    """The events that follow a survey of seed 1's world sent before T0."""
+    earlier = [
+        e
+        for e in simulate_feedback(REGISTRY, T0 - timedelta(days=3), T0, 1, HELSINKI, KEY)
+        if isinstance(e, SurveySent)
+    ]
+    surveys = {e.data.survey_id for e in earlier}
+    recipients = {e.data.recipient for e in earlier}
+    later = {e.data.recipient for e in events if isinstance(e, SurveySent)}
+    assert not recipients & later  # nobody is surveyed twice within days
+    return [
+        e
+        for e in events
+        if (isinstance(e, SmsReceived) and e.data.recipient in recipients)
+        or (isinstance(e, SurveyDeliveryFailed | SurveyAnswered) and e.data.survey_id in surveys)
+    ]
+
+
+def test_real_time_at_speed_one_continues_the_backfilled_feedback() -> None:
+    sent = real_time(1.0, continuing=True)
+    world = list(simulate_feedback(REGISTRY, T0, T0 + timedelta(days=1), 1, HELSINKI, KEY))
+    assert [e for _, e in sent] == world
+    assert [offset for offset, _ in sent] == [to_ms(e.time) - to_ms(T0) for _, e in sent]
+    backfilled = list(simulate_feedback(REGISTRY, MONDAY, T0, 1, HELSINKI, KEY))
+    whole = list(simulate_feedback(REGISTRY, MONDAY, T0 + timedelta(days=1), 1, HELSINKI, KEY))
+    assert backfilled + world == whole
+    assert len(after_surveys_before_t0(world)) == 54  # answers to the backfilled surveys
+
+
+def test_real_time_at_speed_one_alone_sends_only_whole_surveys() -> None:
+    sent = [e for _, e in real_time(1.0, continuing=False)]
+    world = list(simulate_feedback(REGISTRY, T0, T0 + timedelta(days=1), 1, HELSINKI, KEY))
+    left_out = after_surveys_before_t0(world)
+    assert len(left_out) == 54
+    assert sent == [e for e in world if e not in left_out]
+
+
+def test_real_time_at_another_speed_has_a_world_of_its_own() -> None:
+    sent = real_time(60.0, continuing=True)
+    events = [e for _, e in sent]
+    assert len(events) > 1000
+    seen: set[str] = set()
+    for event in events:
+        if isinstance(event, SurveySent):
+            seen.add(event.data.survey_id)
+            seen.add(str(event.data.recipient))
+        elif isinstance(event, SmsReceived):
+            assert event.data.recipient in seen
+        else:
+            assert isinstance(event, SurveyDeliveryFailed | SurveyAnswered)
+            assert event.data.survey_id in seen
+    world = simulate_feedback(REGISTRY, MONDAY, T0 + timedelta(days=1), 1, HELSINKI, KEY)
+    assert not {e.id for e in events} & {e.id for e in world}
+    assert [offset for offset, _ in sent] == sorted(offset for offset, _ in sent)
+
+
+def test_real_time_without_units_sends_nothing() -> None:
+    empty = REGISTRY.model_copy(update={"units": []})
+    assert list(realtime_feedback(empty, HELSINKI, 1, 1.0, T0, KEY, None, False)) == []
