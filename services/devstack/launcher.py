@@ -21,6 +21,8 @@ from services.common.topics import ensure_topics
 from services.devstack.broker import start_tansu
 from services.devstack.children import Child, stop_all
 from services.devstack.postgres import EmbeddedPostgres
+from services.simulator.cli import nps_drop
+from services.simulator.feedback import Drop
 
 
 @dataclass(frozen=True)
@@ -52,6 +54,12 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         help="simulated time runs this many times faster (default 1)",
     )
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument(
+        "--nps-drop",
+        type=nps_drop,
+        metavar="UNIT:DAY[:DELTA]",
+        help="the simulator lowers the unit's NPS from DAY on (see kanava simulate --help)",
+    )
     parser.set_defaults(handler=run)
 
 
@@ -159,6 +167,7 @@ class DevStack:
                         str(args.speed),
                         "--seed",
                         str(args.seed),
+                        *drop_arguments(args.nps_drop),
                     ],
                 )
             )
@@ -201,3 +210,10 @@ class DevStack:
             stop_all([self.broker], grace=5)
         if self.postgres:
             self.postgres.stop()
+
+
+def drop_arguments(drop: Drop | None) -> list[str]:
+    """The simulator's --nps-drop for a drop checked here (a date, so both read one day)."""
+    if drop is None:
+        return []
+    return ["--nps-drop", f"{drop.unit_id}:{drop.from_day.isoformat()}:{drop.nps_delta:g}"]

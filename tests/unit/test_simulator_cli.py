@@ -10,6 +10,7 @@ import pytest
 
 from services.common.registry import load_registry
 from services.common.settings import PROJECT_ROOT, get_settings
+from services.devstack.launcher import drop_arguments
 from services.simulator import cli
 from services.simulator.feedback import Drop
 
@@ -104,3 +105,12 @@ def test_an_unknown_unit_is_a_usage_error_naming_the_units(
         "kanava simulate: error: argument --nps-drop: "
         f"unknown unit 'kuu'; the WheelQ units are: {UNITS}"
     )
+
+
+@pytest.mark.parametrize("delta", [-30.0, -12.5, 5.0])
+def test_kanava_up_hands_the_simulator_the_same_drop(delta: float) -> None:
+    drop = Drop("neuvola", date(2025, 11, 3), delta)
+    flag, value = drop_arguments(drop)
+    assert flag == "--nps-drop"
+    assert cli.parse_drop(value, REGISTRY, TODAY) == drop
+    assert drop_arguments(None) == []
