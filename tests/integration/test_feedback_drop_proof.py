@@ -45,7 +45,7 @@ async def ingest(engine: AsyncEngine, events: Sequence[Any]) -> FeedbackIngest:
 async def windows_on(engine: AsyncEngine, days: Sequence[date]) -> dict[date, dict[str, Any]]:
     async with engine.connect() as conn:
         rows = [tuple(r) for r in await repository.unit_daily(conn, first_day(days[0]), days[-1])]
-    return {day: unit_windows(rows, day) for day in days}  # type: ignore[arg-type]
+    return {day: unit_windows(rows, day) for day in days}
 
 
 def drop_test_applies(unit: UnitWindows) -> bool:
