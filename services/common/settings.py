@@ -4,12 +4,17 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
+from typing import Annotated, get_args
 
-from pydantic import Field, SecretStr
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+from services.common.events import Channel
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 DEV_PHONE_HASH_KEY = "kanava-dev-only-phone-hash-key"
+CHANNELS: tuple[str, ...] = get_args(Channel)
+DEFAULT_DIGITAL_CHANNELS = ("video", "chat", "message", "e_service", "pathway")
 
 
 class Settings(BaseSettings):
@@ -51,6 +56,23 @@ class Settings(BaseSettings):
     unmatched_reply_retention_days: int = Field(default=30, ge=1)
     comment_retention_months: int = Field(default=24, ge=1)
     retention_interval_seconds: float = Field(default=3600, gt=0)
+    digital_channels: Annotated[tuple[str, ...], NoDecode] = Field(
+        default=DEFAULT_DIGITAL_CHANNELS,
+        description="contact channels counted as digital, comma-separated (SPEC §3.4)",
+    )
+    contact_refresh_seconds: float = Field(default=15, gt=0)
+
+    @field_validator("digital_channels", mode="before")
+    @classmethod
+    def _channel_list(cls, value: object) -> object:
+        if isinstance(value, str):
+            value = tuple(c.strip() for c in value.split(",") if c.strip())
+        if isinstance(value, list | tuple):
+            unknown = sorted(set(value) - set(CHANNELS))
+            if unknown:
+                raise ValueError(f"unknown channels {unknown}; known: {', '.join(CHANNELS)}")
+            return tuple(sorted(set(value)))
+        return value
 
     def bootstrap(self) -> str:
         return self.kafka_bootstrap or f"127.0.0.1:{self.dev_broker_port}"

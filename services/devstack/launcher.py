@@ -35,6 +35,7 @@ class ServiceSpec:
 SERVICES: tuple[ServiceSpec, ...] = (
     ServiceSpec("chat_metrics", "services.chat_metrics"),
     ServiceSpec("feedback_ingest", "services.feedback_ingest"),
+    ServiceSpec("contact_metrics", "services.contact_metrics"),
 )
 
 

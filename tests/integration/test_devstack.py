@@ -40,6 +40,7 @@ def up_env(tmp_path: Path) -> dict[str, str]:
         "KANAVA_TOPIC_PARTITIONS": "3",
         "KANAVA_CHAT_METRICS_METRICS_PORT": str(free_port()),
         "KANAVA_FEEDBACK_INGEST_METRICS_PORT": str(free_port()),
+        "KANAVA_CONTACT_METRICS_METRICS_PORT": str(free_port()),
     }
 
 
@@ -133,13 +134,11 @@ def test_up_starts_the_stack_and_sigterm_leaves_nothing_behind(
     parsed = [CHAT.parse(value, now, timedelta(hours=1)) for value in events]
     assert {event.type for event in parsed} & {"chat.queued", "agent.status", "chat.started"}
 
-    health = httpx.get(f"http://127.0.0.1:{up_env['KANAVA_CHAT_METRICS_METRICS_PORT']}/healthz")
-    assert health.json()["service"] == "chat_metrics"
-    feedback_port = up_env["KANAVA_FEEDBACK_INGEST_METRICS_PORT"]
-    health = httpx.get(f"http://127.0.0.1:{feedback_port}/healthz")
-    assert health.json()["service"] == "feedback_ingest"
+    for service in ("chat_metrics", "feedback_ingest", "contact_metrics"):
+        port = up_env[f"KANAVA_{service.upper()}_METRICS_PORT"]
+        assert httpx.get(f"http://127.0.0.1:{port}/healthz").json()["service"] == service
     started = started_processes(launcher.pid, pgdata)
-    assert len(started) >= 5, "broker, chat_metrics, feedback_ingest, simulator, postgres"
+    assert len(started) >= 6, "broker, postgres, simulator and three services at least"
     launcher.send_signal(signal.SIGTERM)
     assert launcher.wait(timeout=60) == 0
     time.sleep(0.5)

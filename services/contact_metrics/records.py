@@ -1,0 +1,86 @@
+"""A contact as the patient-record system last described it. Pure, no I/O.
+
+A contact id seen again with another event id is a correction: the record with the latest
+(event time, event id) is the contact, whatever order the events arrive in. Missing optional
+fields count under ''.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from services.common.figures import local_day
+
+DIMENSIONS = ("unit_id", "service_area", "channel", "contact_mode_code", "age_band", "municipality")
+DailyKey = tuple[date, str, str, str, str, str, str]  # (day, *DIMENSIONS)
+
+
+@dataclass(frozen=True, slots=True)
+class ContactRecord:
+    contact_id: str
+    event_id: str
+    time: datetime
+    unit_id: str
+    service_area: str
+    channel: str
+    contact_mode_code: str
+    age_band: str
+    municipality: str
+    professional_group: str
+
+    def supersedes(self, other: ContactRecord | None) -> bool:
+        return other is None or (self.time, self.event_id) > (other.time, other.event_id)
+
+    def daily_key(self, tz: ZoneInfo) -> DailyKey:
+        return (
+            local_day(self.time, tz),
+            self.unit_id,
+            self.service_area,
+            self.channel,
+            self.contact_mode_code,
+            self.age_band,
+            self.municipality,
+        )
+
+
+def from_event(event: Any, service_area_of: dict[str, str]) -> ContactRecord:
+    data = event.data
+    return ContactRecord(
+        contact_id=data.contact_id,
+        event_id=event.id,
+        time=event.time,
+        unit_id=data.unit_id,
+        service_area=data.service_area or service_area_of.get(data.unit_id, ""),
+        channel=data.channel,
+        contact_mode_code=data.contact_mode_code or "",
+        age_band=data.age_band or "",
+        municipality=data.municipality or "",
+        professional_group=data.professional_group or "",
+    )
+
+
+def latest(records: Iterable[ContactRecord]) -> dict[str, ContactRecord]:
+    found: dict[str, ContactRecord] = {}
+    for record in records:
+        if record.supersedes(found.get(record.contact_id)):
+            found[record.contact_id] = record
+    return found
+
+
+def changes(
+    candidates: Iterable[ContactRecord], stored: dict[str, ContactRecord], tz: ZoneInfo
+) -> tuple[list[ContactRecord], Counter[DailyKey]]:
+    """The records that replace what is stored, and what that does to the daily counts."""
+    replacing = [r for r in candidates if r.supersedes(stored.get(r.contact_id))]
+    counts: Counter[DailyKey] = Counter()
+    for record in replacing:
+        counts[record.daily_key(tz)] += 1
+        before = stored.get(record.contact_id)
+        if before is not None:
+            counts[before.daily_key(tz)] -= 1
+    return replacing, Counter({key: n for key, n in counts.items() if n})

@@ -1,0 +1,96 @@
+"""SQL of contact_metrics: current records, per-day counts, the digital-channel sets used."""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Mapping, Sequence
+from datetime import date
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from services.common.figures import local_day
+from services.common.sql import BulkInsert, CountsTable, fetch
+from services.contact_metrics.records import DIMENSIONS, ContactRecord, DailyKey
+
+_RECORD_FIELDS = ("contact_id", "event_id", "time", *DIMENSIONS, "professional_group")
+_UPSERT_RECORDS = BulkInsert(
+    "contact_records",
+    {
+        "contact_id": "text",
+        "event_id": "text",
+        "time": "timestamptz",
+        "day": "date",
+        **dict.fromkeys(DIMENSIONS, "text"),
+        "professional_group": "text",
+    },
+    "ON CONFLICT (contact_id) DO UPDATE SET "
+    + ", ".join(f"{c} = EXCLUDED.{c}" for c in ("event_id", "time", "day", *DIMENSIONS))
+    + ", professional_group = EXCLUDED.professional_group",
+)
+_DAILY = CountsTable(
+    "contact_daily", {"day": "date", **dict.fromkeys(DIMENSIONS, "text")}, ["contacts"]
+)
+
+
+async def load_records(conn: AsyncConnection, ids: Collection[str]) -> dict[str, ContactRecord]:
+    rows = await fetch(
+        conn,
+        f"SELECT {', '.join(_RECORD_FIELDS)} FROM contact_records "
+        "WHERE contact_id = ANY($1::text[])",
+        list(ids),
+    )
+    return {row[0]: ContactRecord(*row) for row in rows}
+
+
+async def replace_records(
+    conn: AsyncConnection, records: Sequence[ContactRecord], tz: ZoneInfo
+) -> None:
+    await _UPSERT_RECORDS.run(
+        conn,
+        [
+            (
+                r.contact_id,
+                r.event_id,
+                r.time,
+                local_day(r.time, tz),
+                r.unit_id,
+                r.service_area,
+                r.channel,
+                r.contact_mode_code,
+                r.age_band,
+                r.municipality,
+                r.professional_group,
+            )
+            for r in records
+        ],
+    )
+
+
+async def add_daily(conn: AsyncConnection, deltas: Mapping[DailyKey, int]) -> None:
+    await _DAILY.add(conn, {(*key, "contacts"): n for key, n in deltas.items()})
+
+
+async def unit_day_counts(
+    conn: AsyncConnection, first: date, last: date, digital: Sequence[str]
+) -> list[Any]:
+    """(unit_id, day, contacts, digital contacts) for the days first..last."""
+    return await fetch(
+        conn,
+        "SELECT unit_id, day, sum(contacts)::bigint, "
+        "coalesce(sum(contacts) FILTER (WHERE channel = ANY($3::text[])), 0)::bigint "
+        "FROM contact_daily WHERE day BETWEEN $1 AND $2 GROUP BY unit_id, day",
+        first,
+        last,
+        list(digital),
+    )
+
+
+async def record_channel_set(conn: AsyncConnection, channels: Sequence[str]) -> None:
+    """Remember that this set of digital channels was in use now (reports name it)."""
+    await fetch(
+        conn,
+        "INSERT INTO contact_digital_channel_sets (channels) VALUES ($1) "
+        "ON CONFLICT (channels) DO UPDATE SET last_used_at = now()",
+        ",".join(sorted(channels)),
+    )
