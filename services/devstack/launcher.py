@@ -34,6 +34,7 @@ class ServiceSpec:
 # The consumer services of SPEC §2, in start order; each is `python -m <module>`.
 SERVICES: tuple[ServiceSpec, ...] = (
     ServiceSpec("chat_metrics", "services.chat_metrics"),
+    ServiceSpec("pathway_metrics", "services.pathway_metrics"),
     ServiceSpec("feedback_ingest", "services.feedback_ingest"),
     ServiceSpec("contact_metrics", "services.contact_metrics"),
 )

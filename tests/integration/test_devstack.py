@@ -41,6 +41,7 @@ def up_env(tmp_path: Path) -> dict[str, str]:
         "KANAVA_CHAT_METRICS_METRICS_PORT": str(free_port()),
         "KANAVA_FEEDBACK_INGEST_METRICS_PORT": str(free_port()),
         "KANAVA_CONTACT_METRICS_METRICS_PORT": str(free_port()),
+        "KANAVA_PATHWAY_METRICS_METRICS_PORT": str(free_port()),
     }
 
 
@@ -134,11 +135,11 @@ def test_up_starts_the_stack_and_sigterm_leaves_nothing_behind(
     parsed = [CHAT.parse(value, now, timedelta(hours=1)) for value in events]
     assert {event.type for event in parsed} & {"chat.queued", "agent.status", "chat.started"}
 
-    for service in ("chat_metrics", "feedback_ingest", "contact_metrics"):
+    for service in ("chat_metrics", "pathway_metrics", "feedback_ingest", "contact_metrics"):
         port = up_env[f"KANAVA_{service.upper()}_METRICS_PORT"]
         assert httpx.get(f"http://127.0.0.1:{port}/healthz").json()["service"] == service
     started = started_processes(launcher.pid, pgdata)
-    assert len(started) >= 6, "broker, postgres, simulator and three services at least"
+    assert len(started) >= 7, "broker, postgres, simulator and four services at least"
     launcher.send_signal(signal.SIGTERM)
     assert launcher.wait(timeout=60) == 0
     time.sleep(0.5)

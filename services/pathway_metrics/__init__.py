@@ -1,0 +1,1 @@
+"""pathway_metrics: digital care pathway starts, progress and endings (SPEC §3.2, §4)."""
