@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Any
 
-from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from services.chat_metrics import repository
 from services.chat_metrics.exports import ChatExports
@@ -23,7 +23,7 @@ from services.chat_metrics.live import LiveState
 from services.chat_metrics.queues import QueueRules
 from services.chat_metrics.repository import AgentState
 from services.chat_metrics.stories import ChatFact, Story, derive
-from services.common.consumer import Consumed, ServiceContext
+from services.common.consumer import Consumed, ServiceContext, periodic
 from services.common.events import ChatAbandoned, ChatAbandonedData, Stream
 from services.common.figures import difference
 from services.common.producer import publish
@@ -149,16 +149,13 @@ class ChatMetrics:
 
             await every(sweep_seconds, send, stop, "chat_metrics: stale-contact sweep")
 
-        async def refresh(context: ServiceContext, stop: asyncio.Event) -> None:
-            async def read() -> None:
-                async with context.engine.connect() as conn:
-                    self.service_levels = await repository.today_service_levels(
-                        conn, _today(self.rules)
-                    )
+        async def refresh(engine: AsyncEngine) -> None:
+            async with engine.connect() as conn:
+                self.service_levels = await repository.today_service_levels(
+                    conn, _today(self.rules)
+                )
 
-            await every(refresh_seconds, read, stop, "chat_metrics: service level refresh")
-
-        return sweep, refresh
+        return sweep, periodic(refresh_seconds, refresh, "chat_metrics: service level refresh")
 
 
 def _today(rules: QueueRules) -> date:

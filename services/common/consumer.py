@@ -31,6 +31,7 @@ from services.common.bookkeeping import claim_events, load_offsets, save_offsets
 from services.common.db import retry_transient
 from services.common.events import InvalidEvent, Stream
 from services.common.producer import publish_raw
+from services.common.schedule import every
 
 log = logging.getLogger(__name__)
 Record: TypeAlias = ConsumerRecord  # aiokafka is untyped: a ConsumerRecord[bytes, bytes]
@@ -70,6 +71,20 @@ class ServiceContext:
 
     engine: AsyncEngine
     producer: AIOKafkaProducer
+
+
+def periodic(
+    interval: float, work: Callable[[AsyncEngine], Coroutine[Any, Any, Any]], what: str
+) -> BackgroundTask:
+    """A task that runs `work(engine)` at start and then every `interval` seconds."""
+
+    async def task(context: ServiceContext, stop: asyncio.Event) -> None:
+        async def once() -> None:
+            await work(context.engine)
+
+        await every(interval, once, stop, what)
+
+    return task
 
 
 @dataclass(frozen=True)

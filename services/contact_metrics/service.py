@@ -4,18 +4,15 @@ every version of a contact: no locks needed."""
 
 from __future__ import annotations
 
-import asyncio
 from collections import Counter
 from collections.abc import Collection, Sequence
 from datetime import UTC, date, datetime, timedelta
-from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from services.common.consumer import Consumed, ServiceContext
+from services.common.consumer import BackgroundTask, Consumed, periodic
 from services.common.registry import Registry
-from services.common.schedule import every
 from services.contact_metrics import exports, repository
 from services.contact_metrics.exports import WINDOWS, Share, unit_shares
 from services.contact_metrics.records import DailyKey, changes, from_event, latest
@@ -55,13 +52,5 @@ class ContactMetrics:
             rows = await repository.unit_day_counts(conn, first, today, self.digital)
         self.shares = unit_shares((tuple(r) for r in rows), today)
 
-    def tasks(self, refresh_seconds: float) -> tuple[Any, ...]:
-        async def refresh(context: ServiceContext, stop: asyncio.Event) -> None:
-            await every(
-                refresh_seconds,
-                lambda: self.refresh(context.engine),
-                stop,
-                "contact_metrics: digital share refresh",
-            )
-
-        return (refresh,)
+    def tasks(self, refresh_seconds: float) -> tuple[BackgroundTask, ...]:
+        return (periodic(refresh_seconds, self.refresh, "contact_metrics: digital share refresh"),)

@@ -10,7 +10,6 @@ survey id.
 
 from __future__ import annotations
 
-import asyncio
 import calendar
 import json
 import logging
@@ -22,10 +21,9 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from services.common.consumer import Consumed, ServiceContext
+from services.common.consumer import BackgroundTask, Consumed, periodic
 from services.common.figures import difference, local_day
 from services.common.registry import Registry
-from services.common.schedule import every
 from services.feedback_ingest import exports, repository
 from services.feedback_ingest.figures import (
     CountedReply,
@@ -193,30 +191,18 @@ class FeedbackIngest:
 
     def tasks(
         self, refresh_seconds: float, retention: Retention, retention_seconds: float
-    ) -> tuple[Any, ...]:
-        async def refresh(context: ServiceContext, stop: asyncio.Event) -> None:
-            await every(
-                refresh_seconds,
-                lambda: self.refresh(context.engine),
-                stop,
-                "feedback_ingest: NPS window refresh",
-            )
-
-        async def purge(context: ServiceContext, stop: asyncio.Event) -> None:
-            async def once() -> None:
-                unmatched, texts = await apply_retention(
-                    context.engine, retention, datetime.now(UTC)
+    ) -> tuple[BackgroundTask, ...]:
+        async def purge(engine: AsyncEngine) -> None:
+            unmatched, texts = await apply_retention(engine, retention, datetime.now(UTC))
+            if unmatched or texts:
+                log.info(
+                    "retention: %d unmatched replies deleted, %d texts cleared", unmatched, texts
                 )
-                if unmatched or texts:
-                    log.info(
-                        "retention: %d unmatched replies deleted, %d texts cleared",
-                        unmatched,
-                        texts,
-                    )
 
-            await every(retention_seconds, once, stop, "feedback_ingest: retention")
-
-        return refresh, purge
+        return (
+            periodic(refresh_seconds, self.refresh, "feedback_ingest: NPS window refresh"),
+            periodic(retention_seconds, purge, "feedback_ingest: retention"),
+        )
 
 
 async def apply_retention(

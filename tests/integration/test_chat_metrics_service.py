@@ -16,22 +16,16 @@ from services.common.producer import new_producer, publish
 from tests.integration.test_chat_metrics_store import REGISTRY, bot_daily, daily
 from tests.integration.test_consumer_exactness import metric_value, wait_for_partitions
 from tests.support.chat_events import SCENARIO_BOT, SCENARIO_Q1, SCENARIO_Q2, chat, scenario
-from tests.support.harness import ServiceProcess, wait_consumed
-from tests.support.infra import free_port
+from tests.support.harness import ServiceProcess, consumer_service, wait_consumed
 
 
 def chat_metrics(bootstrap: str, database_url: str, registry: Path) -> ServiceProcess:
-    port = free_port()
-    return ServiceProcess(
-        ["-m", "services.chat_metrics"],
-        port,
-        {
-            "KANAVA_CHAT_TIMEOUT_SWEEP_SECONDS": "0.5",
-            "KANAVA_KAFKA_BOOTSTRAP": bootstrap,
-            "KANAVA_DATABASE_URL": database_url,
-            "KANAVA_CHAT_METRICS_METRICS_PORT": str(port),
-            "KANAVA_REGISTRY_FILE": str(registry),
-        },
+    return consumer_service(
+        "chat_metrics",
+        bootstrap,
+        database_url,
+        registry,
+        KANAVA_CHAT_TIMEOUT_SWEEP_SECONDS="0.5",
     )
 
 

@@ -13,8 +13,7 @@ from services.common.producer import new_producer, publish
 from tests.integration.test_consumer_exactness import metric_value
 from tests.integration.test_contact_metrics_store import REGISTRY
 from tests.support.contact_events import contact
-from tests.support.harness import ServiceProcess, wait_consumed
-from tests.support.infra import free_port
+from tests.support.harness import consumer_service, wait_consumed
 
 
 async def test_contacts_through_kafka_give_counters_and_shares(
@@ -22,18 +21,13 @@ async def test_contacts_through_kafka_give_counters_and_shares(
 ) -> None:
     registry = tmp_path / "registry.yaml"
     registry.write_text(REGISTRY, encoding="utf-8")
-    port = free_port()
-    service = ServiceProcess(
-        ["-m", "services.contact_metrics"],
-        port,
-        {
-            "KANAVA_KAFKA_BOOTSTRAP": own_broker,
-            "KANAVA_DATABASE_URL": database_url,
-            "KANAVA_CONTACT_METRICS_METRICS_PORT": str(port),
-            "KANAVA_REGISTRY_FILE": str(registry),
-            "KANAVA_CONTACT_REFRESH_SECONDS": "0.2",
-            "KANAVA_DIGITAL_CHANNELS": "chat,video",  # messages are not digital here
-        },
+    service = consumer_service(
+        "contact_metrics",
+        own_broker,
+        database_url,
+        registry,
+        KANAVA_CONTACT_REFRESH_SECONDS="0.2",
+        KANAVA_DIGITAL_CHANNELS="chat,video",  # messages are not digital here
     )
     service.start()
     now = datetime.now(UTC) - timedelta(seconds=1)

@@ -19,8 +19,7 @@ from tests.integration.test_consumer_exactness import metric_value
 from tests.integration.test_dead_letters import read_all
 from tests.integration.test_feedback_store import REGISTRY
 from tests.support.feedback_events import answered, sent, sms
-from tests.support.harness import ServiceProcess, wait_consumed
-from tests.support.infra import free_port
+from tests.support.harness import ServiceProcess, consumer_service, wait_consumed
 
 KEY = "test-phone-key"
 PHONES = ["+358401234567", "+358505551234", "+358441112223", "+358451234321", "+358409998877"]
@@ -32,18 +31,13 @@ SECRETS += PHONES
 
 
 def feedback_ingest(bootstrap: str, database_url: str, registry: Path) -> ServiceProcess:
-    port = free_port()
-    return ServiceProcess(
-        ["-m", "services.feedback_ingest"],
-        port,
-        {
-            "KANAVA_KAFKA_BOOTSTRAP": bootstrap,
-            "KANAVA_DATABASE_URL": database_url,
-            "KANAVA_FEEDBACK_INGEST_METRICS_PORT": str(port),
-            "KANAVA_REGISTRY_FILE": str(registry),
-            "KANAVA_FEEDBACK_REFRESH_SECONDS": "0.2",
-            "KANAVA_PHONE_HASH_KEY": KEY,
-        },
+    return consumer_service(
+        "feedback_ingest",
+        bootstrap,
+        database_url,
+        registry,
+        KANAVA_FEEDBACK_REFRESH_SECONDS="0.2",
+        KANAVA_PHONE_HASH_KEY=KEY,
     )
 
 

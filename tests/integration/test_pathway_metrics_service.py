@@ -10,8 +10,7 @@ from services.common.events import PATHWAY
 from services.common.producer import new_producer, publish
 from tests.integration.test_consumer_exactness import metric_value
 from tests.integration.test_pathway_metrics_store import EXPECTED, REGISTRY, daily, events
-from tests.support.harness import ServiceProcess, wait_consumed
-from tests.support.infra import free_port
+from tests.support.harness import consumer_service, wait_consumed
 
 
 async def test_pathway_events_through_kafka_give_figures_and_metrics(
@@ -19,17 +18,7 @@ async def test_pathway_events_through_kafka_give_figures_and_metrics(
 ) -> None:
     registry = tmp_path / "registry.yaml"
     registry.write_text(REGISTRY, encoding="utf-8")
-    port = free_port()
-    service = ServiceProcess(
-        ["-m", "services.pathway_metrics"],
-        port,
-        {
-            "KANAVA_KAFKA_BOOTSTRAP": own_broker,
-            "KANAVA_DATABASE_URL": database_url,
-            "KANAVA_PATHWAY_METRICS_METRICS_PORT": str(port),
-            "KANAVA_REGISTRY_FILE": str(registry),
-        },
-    )
+    service = consumer_service("pathway_metrics", own_broker, database_url, registry)
     service.start()
     sent = events()
     producer = new_producer(own_broker)

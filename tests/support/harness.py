@@ -12,6 +12,7 @@ import time
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
+from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -23,7 +24,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from services.common.producer import encode, new_producer, publish_raw
 from tests.support.chat_events import chat
 from tests.support.counting_service import CREATE_TABLE
-from tests.support.infra import project_root
+from tests.support.infra import free_port, project_root
 
 HELSINKI = ZoneInfo("Europe/Helsinki")
 Message = tuple[bytes | None, bytes, list[tuple[str, bytes]]]
@@ -112,6 +113,24 @@ class ServiceProcess:
             response = await client.get(f"http://127.0.0.1:{self.port}/metrics")
             response.raise_for_status()
             return response.text
+
+
+def consumer_service(
+    service: str, bootstrap: str, database_url: str, registry: Path, **env: str
+) -> ServiceProcess:
+    """`python -m services.<service>` on a free metrics port, with the test's registry."""
+    port = free_port()
+    return ServiceProcess(
+        ["-m", f"services.{service}"],
+        port,
+        {
+            "KANAVA_KAFKA_BOOTSTRAP": bootstrap,
+            "KANAVA_DATABASE_URL": database_url,
+            f"KANAVA_{service.upper()}_METRICS_PORT": str(port),
+            "KANAVA_REGISTRY_FILE": str(registry),
+            **env,
+        },
+    )
 
 
 def counting_service(
