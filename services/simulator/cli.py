@@ -1,5 +1,5 @@
-"""`kanava simulate`: realistic chat and feedback events into Kafka, a backfill of past days,
-then real time."""
+"""`kanava simulate`: realistic chat, feedback, pathway and contact events into Kafka, a
+backfill of past days, then real time."""
 
 from __future__ import annotations
 
@@ -22,7 +22,13 @@ from services.common.producer import new_producer
 from services.common.registry import Registry, load_registry
 from services.common.settings import get_settings
 from services.simulator.feedback import Drop
-from services.simulator.run import backfill, run_realtime, run_realtime_feedback
+from services.simulator.run import (
+    backfill,
+    run_realtime,
+    run_realtime_contacts,
+    run_realtime_feedback,
+    run_realtime_pathways,
+)
 
 T = TypeVar("T")
 
@@ -30,7 +36,8 @@ T = TypeVar("T")
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser = subparsers.add_parser(
         "simulate",
-        help="produce simulated chat and feedback events: a backfill of past days, then real time",
+        help="produce simulated chat, feedback, pathway and contact events: a backfill of past "
+        "days, then real time",
         description=__doc__,
     )
     parser.add_argument(
@@ -171,26 +178,29 @@ async def simulate(
                 print("simulator: stopped during the backfill", flush=True)
                 return 0
             print(
-                f"simulator: backfilled {backfilled.chat} chat events and "
-                f"{backfilled.feedback} feedback events ({days} day{'s' if days != 1 else ''})",
+                f"simulator: backfilled {backfilled.chat} chat, {backfilled.feedback} feedback, "
+                f"{backfilled.pathway} pathway and {backfilled.contact} contact events "
+                f"({days} day{'s' if days != 1 else ''})",
                 flush=True,
             )
         if args.realtime and not stop.is_set():
             print(
-                f"simulator: real-time chat and feedback events at {args.speed:g}x speed; "
-                "Ctrl-C stops",
+                "simulator: real-time chat, feedback, pathway and contact events at "
+                f"{args.speed:g}x speed; Ctrl-C stops",
                 flush=True,
             )
             common = (producer, registry, tz, args.seed, args.speed, stop)
-            chat, feedback = await together(
+            chat, feedback, pathway, contact = await together(
                 [
                     run_realtime(*common, start=continue_from),
                     run_realtime_feedback(*common, key=key, drop=drop, start=continue_from),
+                    run_realtime_pathways(*common, start=continue_from),
+                    run_realtime_contacts(*common, start=continue_from),
                 ]
             )
             print(
-                f"simulator: stopped after {chat} real-time chat events and "
-                f"{feedback} feedback events",
+                f"simulator: stopped after {chat} chat, {feedback} feedback, {pathway} pathway "
+                f"and {contact} contact real-time events",
                 flush=True,
             )
     except KafkaError as exc:

@@ -11,6 +11,12 @@ Feedback follows the same rule, in a stream of its own, paced like the chat: at 
 continues the backfilled world of surveys and replies (same seed, hashing key and drop), at any
 other speed it gets its world from the derived seed. A run that continues no backfill of its
 world sends nothing that answers a survey sent before t0: that survey was never sent.
+
+Pathways and contacts are two more streams, paced alike. At speed 1 a run continuing a backfill
+goes on in its world, also with the later steps of the enrolments the backfill started (and of
+earlier ones, as the backfill itself sends them); otherwise a run sends only the enrolments that
+start from t0 on, in the world of the seed at speed 1, of the derived seed at any other speed.
+Contacts have no lifecycle: a run sends the contacts from t0 on of the same worlds.
 """
 
 from __future__ import annotations
@@ -19,7 +25,7 @@ import asyncio
 import hashlib
 import itertools
 import uuid
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from datetime import UTC, datetime, time, timedelta
 from typing import NamedTuple
 from zoneinfo import ZoneInfo
@@ -28,7 +34,9 @@ from aiokafka import AIOKafkaProducer
 
 from services.common.events import (
     CHAT,
+    CONTACT,
     FEEDBACK,
+    PATHWAY,
     AgentStatus,
     ChatAbandoned,
     ChatAbandonedData,
@@ -49,7 +57,9 @@ from services.common.events import (
 from services.common.producer import publish
 from services.common.registry import Registry
 from services.simulator.chat import envelope, from_ms, simulate_chat, simulate_days, to_ms
+from services.simulator.contacts import contact_days, simulate_contacts
 from services.simulator.feedback import Drop, simulate_feedback
+from services.simulator.pathways import LIFETIME, pathway_world, simulate_pathways
 
 BATCH = 5000
 SURVEY_LIFETIME = timedelta(days=3)
@@ -60,6 +70,8 @@ NEVER = datetime.max.replace(tzinfo=UTC)
 class Backfilled(NamedTuple):
     chat: int
     feedback: int
+    pathway: int
+    contact: int
 
 
 async def backfill(
@@ -73,20 +85,24 @@ async def backfill(
     key: str,
     drop: Drop | None = None,
 ) -> Backfilled:
-    """Produce the chat and the feedback events of the `days` local days before `end`'s day
-    and of that day up to `end` (default: now); events after now are never produced.
-    Recipients are hashed with `key`. Returns the counts."""
+    """Produce the chat, feedback, pathway and contact events of the `days` local days before
+    `end`'s day and of that day up to `end` (default: now); events after now are never
+    produced. Recipients are hashed with `key`. Returns the counts per stream."""
     now = datetime.now(tz)
     end = now if end is None else end
     if days <= 0:
-        return Backfilled(0, 0)
+        return Backfilled(0, 0, 0, 0)
     start = datetime.combine(end.astimezone(tz).date() - timedelta(days=days), time(), tz)
     end = min(end, now)
     chat = simulate_chat(registry, start, end, seed, tz)
     feedback = simulate_feedback(registry, start, end, seed, tz, key, drop)
+    pathways = simulate_pathways(registry, start, end, seed, tz)
+    contacts = simulate_contacts(registry, start, end, seed, tz)
     return Backfilled(
         await publish_batches(producer, CHAT, chat),
         await publish_batches(producer, FEEDBACK, feedback),
+        await publish_batches(producer, PATHWAY, pathways),
+        await publish_batches(producer, CONTACT, contacts),
     )
 
 
@@ -149,6 +165,60 @@ async def run_realtime_feedback(
     continuing = start is not None
     events = realtime_feedback(registry, tz, seed, speed, t0, key, drop, continuing)
     return await pace(producer, FEEDBACK, events, t0, tz, speed, stop)
+
+
+async def run_realtime_pathways(
+    producer: AIOKafkaProducer,
+    registry: Registry,
+    tz: ZoneInfo,
+    seed: int,
+    speed: float,
+    stop: asyncio.Event,
+    *,
+    start: datetime | None = None,
+) -> int:
+    """Simulate the pathways from t0 on, as `run_realtime` does the chat. Returns the number of
+    events sent."""
+
+    def events(t0: datetime, continuing: bool) -> Iterator[tuple[int, Envelope]]:
+        return realtime_pathways(registry, tz, seed, speed, t0, continuing)
+
+    return await run_paced(producer, PATHWAY, events, tz, speed, stop, start)
+
+
+async def run_realtime_contacts(
+    producer: AIOKafkaProducer,
+    registry: Registry,
+    tz: ZoneInfo,
+    seed: int,
+    speed: float,
+    stop: asyncio.Event,
+    *,
+    start: datetime | None = None,
+) -> int:
+    """Simulate the contacts from t0 on, as `run_realtime` does the chat. Returns the number of
+    events sent."""
+
+    def events(t0: datetime, continuing: bool) -> Iterator[tuple[int, Envelope]]:
+        return realtime_contacts(registry, tz, seed, speed, t0)
+
+    return await run_paced(producer, CONTACT, events, tz, speed, stop, start)
+
+
+async def run_paced(
+    producer: AIOKafkaProducer,
+    stream: Stream,
+    events: Callable[[datetime, bool], Iterable[tuple[int, Envelope]]],
+    tz: ZoneInfo,
+    speed: float,
+    stop: asyncio.Event,
+    start: datetime | None,
+) -> int:
+    """`pace` the events that `events(t0, continuing)` gives: t0 is `start` when the run
+    continues a backfill that ended there, else now."""
+    check_speed(speed)
+    t0 = from_ms(to_ms(start or datetime.now(tz)), tz)
+    return await pace(producer, stream, events(t0, start is not None), t0, tz, speed, stop)
 
 
 def check_speed(speed: float) -> None:
@@ -221,6 +291,29 @@ def realtime_feedback(
         world = seed if speed == 1 else derived_seed(seed, t0)
         since = t0 - SURVEY_LIFETIME  # from early enough to know the surveys sent before t0
     return whole_surveys(simulate_feedback(registry, since, NEVER, world, tz, key, drop), t0)
+
+
+def realtime_pathways(
+    registry: Registry, tz: ZoneInfo, seed: int, speed: float, t0: datetime, continuing: bool
+) -> Iterator[tuple[int, Envelope]]:
+    """(simulated milliseconds after t0, pathway event) of a real-time run; see the module's
+    doc."""
+    t0_ms = to_ms(t0)
+    if speed == 1 and continuing:
+        world = pathway_world(registry, t0.date() - LIFETIME, seed, tz)
+        return ((p.moment - t0_ms, p.event(tz)) for p in world if p.moment >= t0_ms)
+    world = pathway_world(registry, t0.date(), seed if speed == 1 else derived_seed(seed, t0), tz)
+    return ((p.moment - t0_ms, p.event(tz)) for p in world if p.started >= t0_ms)
+
+
+def realtime_contacts(
+    registry: Registry, tz: ZoneInfo, seed: int, speed: float, t0: datetime
+) -> Iterator[tuple[int, Envelope]]:
+    """(simulated milliseconds after t0, contact event) of a real-time run; see the module's
+    doc."""
+    t0_ms = to_ms(t0)
+    world = contact_days(registry, t0.date(), seed if speed == 1 else derived_seed(seed, t0), tz)
+    return ((moment - t0_ms, event) for moment, event in world if moment >= t0_ms)
 
 
 def whole_surveys(events: Iterable[Envelope], t0: datetime) -> Iterator[tuple[int, Envelope]]:

@@ -10,6 +10,7 @@ import uuid
 from collections import Counter
 from collections.abc import AsyncIterator
 from datetime import date, datetime, time, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -17,7 +18,10 @@ from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
 
 from services.common.events import (
     CHAT,
+    CONTACT,
     FEEDBACK,
+    PATHWAY,
+    PathwayStarted,
     SmsReceived,
     Stream,
     SurveyAnswered,
@@ -29,8 +33,16 @@ from services.common.registry import load_registry
 from services.common.settings import PROJECT_ROOT, get_settings
 from services.simulator import cli
 from services.simulator.chat import simulate_chat
+from services.simulator.contacts import simulate_contacts
 from services.simulator.feedback import Drop, simulate_feedback
-from services.simulator.run import backfill, run_realtime, run_realtime_feedback
+from services.simulator.pathways import simulate_pathways
+from services.simulator.run import (
+    backfill,
+    run_realtime,
+    run_realtime_contacts,
+    run_realtime_feedback,
+    run_realtime_pathways,
+)
 from tests.support.infra import free_port
 
 HELSINKI = ZoneInfo("Europe/Helsinki")
@@ -96,6 +108,18 @@ async def feedback_reader(kafka_bootstrap: str) -> AsyncIterator[TopicReader]:
         yield opened
 
 
+@pytest.fixture
+async def pathway_reader(kafka_bootstrap: str) -> AsyncIterator[TopicReader]:
+    async for opened in open_reader(kafka_bootstrap, PATHWAY):
+        yield opened
+
+
+@pytest.fixture
+async def contact_reader(kafka_bootstrap: str) -> AsyncIterator[TopicReader]:
+    async for opened in open_reader(kafka_bootstrap, CONTACT):
+        yield opened
+
+
 async def test_backfill_produces_exactly_the_simulated_events_keyed_by_contact(
     kafka_bootstrap: str, reader: TopicReader
 ) -> None:
@@ -104,7 +128,7 @@ async def test_backfill_produces_exactly_the_simulated_events_keyed_by_contact(
     producer = new_producer(kafka_bootstrap)
     await producer.start()
     try:
-        count, _ = await backfill(producer, REGISTRY, HELSINKI, days=2, seed=3, end=end, key=KEY)
+        count, *_ = await backfill(producer, REGISTRY, HELSINKI, days=2, seed=3, end=end, key=KEY)
     finally:
         await producer.stop()
 
@@ -154,6 +178,39 @@ async def test_backfill_produces_exactly_the_simulated_feedback_keyed_by_recipie
     assert all(moments == sorted(moments) for moments in times.values())
 
 
+async def test_backfill_produces_exactly_the_simulated_pathways_and_contacts_keyed(
+    kafka_bootstrap: str, pathway_reader: TopicReader, contact_reader: TopicReader
+) -> None:
+    end = datetime(2025, 11, 5, tzinfo=HELSINKI)  # Monday and Tuesday
+    start = end - timedelta(days=2)
+    pathways = list(simulate_pathways(REGISTRY, start, end, 3, HELSINKI))
+    contacts = list(simulate_contacts(REGISTRY, start, end, 3, HELSINKI))
+    producer = new_producer(kafka_bootstrap)
+    await producer.start()
+    try:
+        sent = await backfill(producer, REGISTRY, HELSINKI, days=2, seed=3, end=end, key=KEY)
+    finally:
+        await producer.stop()
+
+    assert sent.pathway == len(pathways) == 160
+    assert sent.contact == len(contacts) == 23_513
+    for reader, stream, expected, key_field in (
+        (pathway_reader, PATHWAY, pathways, "enrolment_id"),
+        (contact_reader, CONTACT, contacts, "contact_id"),
+    ):
+        records = await reader.appended(len(expected))
+        assert len(records) == len(expected)
+        assert Counter(r.value for r in records) == Counter(encode(e) for e in expected)
+        times: dict[bytes, list[datetime]] = {}
+        for record in records:
+            event = stream.parse(record.value, end, timedelta(hours=1))
+            assert record.key == stream.key(event) == getattr(event.data, key_field).encode()
+            times.setdefault(record.key, []).append(event.time)
+        assert all(moments == sorted(moments) for moments in times.values())
+    started = {PATHWAY.key(e) for e in pathways if isinstance(e, PathwayStarted)}
+    assert 0 < len(started) < len({PATHWAY.key(e) for e in pathways})
+
+
 async def test_backfill_never_produces_the_future(
     kafka_bootstrap: str, reader: TopicReader
 ) -> None:
@@ -161,7 +218,7 @@ async def test_backfill_never_produces_the_future(
     await producer.start()
     try:
         later = datetime.now(HELSINKI) + timedelta(days=3)
-        count, _ = await backfill(producer, REGISTRY, HELSINKI, days=7, seed=4, end=later, key=KEY)
+        count, *_ = await backfill(producer, REGISTRY, HELSINKI, days=7, seed=4, end=later, key=KEY)
         finished = datetime.now(HELSINKI)
     finally:
         await producer.stop()
@@ -260,7 +317,51 @@ async def test_realtime_feedback_sends_compressed_time_and_whole_surveys(
     }
 
 
-async def test_the_command_backfills_both_streams_with_the_drop_and_says_so(
+async def test_realtime_pathways_and_contacts_send_compressed_time_and_stop_promptly(
+    kafka_bootstrap: str, pathway_reader: TopicReader, contact_reader: TopicReader
+) -> None:
+    producer = new_producer(kafka_bootstrap)
+    await producer.start()
+    stop = asyncio.Event()
+    speed = 2 * 86_400.0  # two simulated days a second
+    try:
+        began = datetime.now(HELSINKI)
+        common = (producer, REGISTRY, HELSINKI, 5, speed, stop)
+        tasks = [
+            asyncio.create_task(run_realtime_pathways(*common)),
+            asyncio.create_task(run_realtime_contacts(*common)),
+        ]
+        await asyncio.sleep(2.5)
+        stop.set()
+        stopped_at = asyncio.get_running_loop().time()
+        pathways, contacts = await asyncio.wait_for(asyncio.gather(*tasks), timeout=5)
+        latency = asyncio.get_running_loop().time() - stopped_at
+        ended = datetime.now(HELSINKI)
+    finally:
+        await producer.stop()
+
+    assert latency < 1.0
+    began -= timedelta(microseconds=began.microsecond % 1000)  # times are in milliseconds
+    parsed: dict[str, list[Any]] = {}
+    for reader, stream, count in (
+        (pathway_reader, PATHWAY, pathways),
+        (contact_reader, CONTACT, contacts),
+    ):
+        records = await reader.appended(count)
+        assert len(records) == count > 0
+        events = [stream.parse(r.value, ended, timedelta(0)) for r in records]
+        assert all(began <= e.time <= ended for e in events)
+        assert len({e.id for e in events}) == count
+        parsed[stream.name] = events
+    assert contacts > 5000
+    # A run of its own sends no step of an enrolment whose start it did not send.
+    enrolments = {e.data.enrolment_id for e in parsed["pathway"]}
+    assert enrolments == {
+        e.data.enrolment_id for e in parsed["pathway"] if isinstance(e, PathwayStarted)
+    }
+
+
+async def test_the_command_backfills_every_stream_with_the_drop_and_says_so(
     kafka_bootstrap: str,
     reader: TopicReader,
     feedback_reader: TopicReader,
@@ -281,10 +382,14 @@ async def test_the_command_backfills_both_streams_with_the_drop_and_says_so(
     assert code == 0
     out = capsys.readouterr().out
     printed = re.fullmatch(
-        r"simulator: backfilled (\d+) chat events and (\d+) feedback events \(1 day\)\n", out
+        r"simulator: backfilled (\d+) chat, (\d+) feedback, (\d+) pathway and (\d+) contact "
+        r"events \(1 day\)\n",
+        out,
     )
     assert printed is not None, out
     chat, feedback = int(printed[1]), int(printed[2])
+    assert int(printed[3]) > 0
+    assert int(printed[4]) > 0
     assert len(await reader.appended(chat)) == chat
     records = await feedback_reader.appended(feedback)
     assert len(records) == feedback > 0
