@@ -40,7 +40,7 @@ def local_day(moment: datetime) -> date:
 
 
 async def test_a_month_of_contacts_equals_a_recount(engine: AsyncEngine) -> None:
-    events = list(simulate_contacts(REGISTRY, *OCTOBER, 5, HELSINKI))
+    events: list[Any] = list(simulate_contacts(REGISTRY, *OCTOBER, 5, HELSINKI))
     domain = ContactMetrics(REGISTRY, HELSINKI, DEFAULT_DIGITAL_CHANNELS)
     await apply_all(engine, domain, events)
 
@@ -80,7 +80,7 @@ ORDER BY enrolment_id, time, event_id
 
 
 async def test_a_month_of_pathways_equals_a_recount(engine: AsyncEngine) -> None:
-    events = list(simulate_pathways(REGISTRY, *OCTOBER, 5, HELSINKI))
+    events: list[Any] = list(simulate_pathways(REGISTRY, *OCTOBER, 5, HELSINKI))
     domain = PathwayMetrics(REGISTRY, HELSINKI)
     await apply_all(engine, domain, events)
     day = "(time AT TIME ZONE 'Europe/Helsinki')::date"
