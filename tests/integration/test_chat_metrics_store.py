@@ -37,7 +37,7 @@ queues:
   - {id: q2, name: Queue 2, unit: u}
   - {id: day-queue, name: Day, unit: u, opening_hours: {mon-fri: "08:00-16:00"}, stale_after: 2h}
 """
-_WAIT = wait_histogram([60])
+WAIT = wait_histogram([60])
 
 
 @pytest.fixture
@@ -45,7 +45,7 @@ def domain(tmp_path: Path) -> ChatMetrics:
     path = tmp_path / "registry.yaml"
     path.write_text(REGISTRY, encoding="utf-8")
     rules = QueueRules(load_registry(path), ZoneInfo("Europe/Helsinki"))
-    return ChatMetrics(rules, ChatExports(_WAIT))
+    return ChatMetrics(rules, ChatExports(WAIT))
 
 
 async def daily(engine: AsyncEngine, queue: str, day: date = DAY) -> dict[str, int]:
@@ -196,7 +196,7 @@ async def test_live_state_waiting_active_agents_and_restore(
     }
     assert domain.live.queues(now, domain.rules.known()) == expected
 
-    other = ChatMetrics(domain.rules, ChatExports(_WAIT))
+    other = ChatMetrics(domain.rules, ChatExports(WAIT))
     async with engine.connect() as conn:
         await other.restore(conn, [2])
     assert other.live.queues(now, other.rules.known()) == expected

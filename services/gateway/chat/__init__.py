@@ -1,0 +1,1 @@
+"""Chat queues now and chat statistics over a range (SPEC §7)."""

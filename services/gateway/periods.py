@@ -1,0 +1,60 @@
+"""The query parameters every statistics endpoint shares (SPEC §7): a range of local days,
+filters, and the granularity of the rows."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, timedelta
+from typing import Annotated, Literal
+
+from fastapi import Depends, Query
+
+from services.gateway.context import GatewayContext, context
+from services.gateway.errors import ApiError
+
+Granularity = Literal["day", "month", "total"]
+MAX_DAYS = 3 * 366
+DEFAULT_DAYS = 30
+_ID = r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,199}$"
+
+
+@dataclass(frozen=True, slots=True)
+class Selection:
+    first: date
+    last: date
+    granularity: Granularity
+    unit_id: str | None
+    service_area: str | None
+    queue_id: str | None
+    pathway_id: str | None
+
+    def period_sql(self, column: str) -> str:
+        """SQL of the `period` label of a row, from a date column."""
+        if self.granularity == "day":
+            return f"to_char({column}, 'YYYY-MM-DD')"
+        if self.granularity == "month":
+            return f"to_char({column}, 'YYYY-MM')"
+        return "'total'"
+
+
+def selection(
+    ctx: Annotated[GatewayContext, Depends(context)],
+    first: Annotated[date | None, Query(alias="from", description="first local day")] = None,
+    last: Annotated[date | None, Query(alias="to", description="last local day")] = None,
+    granularity: Granularity = "day",
+    unit_id: Annotated[str | None, Query(pattern=_ID)] = None,
+    service_area: Annotated[str | None, Query(pattern=_ID)] = None,
+    queue_id: Annotated[str | None, Query(pattern=_ID)] = None,
+    pathway_id: Annotated[str | None, Query(pattern=_ID)] = None,
+) -> Selection:
+    today = ctx.today()
+    last = last or (today if first is None else min(today, first + timedelta(DEFAULT_DAYS - 1)))
+    first = first or last - timedelta(days=DEFAULT_DAYS - 1)
+    if first > last:
+        raise ApiError(422, "invalid_range", f"from ({first}) is after to ({last})")
+    if (last - first).days >= MAX_DAYS:
+        raise ApiError(422, "invalid_range", f"a range is at most {MAX_DAYS} days")
+    return Selection(first, last, granularity, unit_id, service_area, queue_id, pathway_id)
+
+
+Selected = Annotated[Selection, Depends(selection)]
