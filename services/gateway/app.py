@@ -14,6 +14,7 @@ from sqlalchemy import text
 from services.gateway import errors
 from services.gateway.chat.endpoints import router as chat_router
 from services.gateway.context import GatewayContext, context
+from services.gateway.feedback.endpoints import router as feedback_router
 
 Context = Annotated[GatewayContext, Depends(context)]
 
@@ -33,6 +34,7 @@ def create_app(ctx: GatewayContext) -> FastAPI:
     app.state.context = ctx
     errors.install(app)
     app.include_router(chat_router)
+    app.include_router(feedback_router)
 
     @app.get("/healthz", tags=["operations"])
     async def healthz() -> dict[str, str]:

@@ -28,6 +28,14 @@ class Selection:
     queue_id: str | None
     pathway_id: str | None
 
+    def grouping(self, day_column: str, key: str | None) -> tuple[str, str]:
+        """(select list, group list) of rows per period, and per `key` column when given."""
+        key_sql = key or "NULL::text"
+        return (
+            f"{self.period_sql(day_column)} AS period, {key_sql} AS key",
+            "period, key" if key else "period",
+        )
+
     def period_sql(self, column: str) -> str:
         """SQL of the `period` label of a row, from a date column."""
         if self.granularity == "day":

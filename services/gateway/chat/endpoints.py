@@ -88,7 +88,7 @@ def _row(
     sessions, resolved = bots.get(r.period, (0, 0))
     return ChatStatsRow(
         period=r.period,
-        queue_id=r.queue_id,
+        queue_id=r.key,
         offered=r.offered,
         answered=r.answered,
         abandoned=r.abandoned,
@@ -98,7 +98,7 @@ def _row(
         service_level_seconds=thresholds.pop() if len(thresholds) == 1 else None,
         abandon_rate=(r.abandoned - r.short_abandoned) / base if base else None,
         asa_seconds=r.wait_ms / 1000 / r.answered if r.answered else None,
-        wait_p90_seconds=p90.get((r.period, r.queue_id)),
+        wait_p90_seconds=p90.get((r.period, r.key)),
         aht_seconds=r.handle_ms / 1000 / r.closed if r.closed else None,
         resolved_rate=r.resolved_true / r.resolved_known if r.resolved_known else None,
         bot_sessions=sessions if county_wide else None,

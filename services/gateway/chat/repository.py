@@ -60,19 +60,18 @@ async def service_levels(conn: AsyncConnection, day: date) -> dict[str, float]:
 async def queue_sums(
     conn: AsyncConnection, sel: Selection, queues: list[str] | None, by_queue: bool
 ) -> list[Any]:
-    group = "period, queue_id" if by_queue else "period"
+    columns, group = sel.grouping("day", "queue_id" if by_queue else None)
     return list(
         await conn.execute(
             text(
-                f"SELECT {sel.period_sql('day')} AS period, "
-                f"{'queue_id' if by_queue else 'NULL::text AS queue_id'}, "
-                "sum(offered) AS offered, sum(answered) AS answered, "
-                "sum(abandoned) AS abandoned, sum(short_abandoned) AS short_abandoned, "
-                "sum(transferred_out) AS transferred_out, "
-                "sum(answered_within_sl) AS within_sl, sum(answered_wait_ms) AS wait_ms, "
-                "sum(closed) AS closed, sum(handle_ms) AS handle_ms, "
-                "sum(resolved_true) AS resolved_true, sum(resolved_known) AS resolved_known, "
-                "sum(bot_handovers) AS bot_handovers, array_agg(DISTINCT queue_id) AS queues "
+                f"SELECT {columns}, "
+                "sum(offered)::bigint AS offered, sum(answered)::bigint AS answered, "
+                "sum(abandoned)::bigint AS abandoned, sum(short_abandoned)::bigint AS short_abandoned, "
+                "sum(transferred_out)::bigint AS transferred_out, "
+                "sum(answered_within_sl)::bigint AS within_sl, sum(answered_wait_ms)::bigint AS wait_ms, "
+                "sum(closed)::bigint AS closed, sum(handle_ms)::bigint AS handle_ms, "
+                "sum(resolved_true)::bigint AS resolved_true, sum(resolved_known)::bigint AS resolved_known, "
+                "sum(bot_handovers)::bigint AS bot_handovers, array_agg(DISTINCT queue_id) AS queues "
                 "FROM chat_queue_daily WHERE day BETWEEN :first AND :last"
                 f"{_queue_filter(queues)} GROUP BY {group} ORDER BY {group}"
             ),
@@ -84,25 +83,24 @@ async def queue_sums(
 async def wait_p90(
     conn: AsyncConnection, sel: Selection, queues: list[str] | None, by_queue: bool
 ) -> dict[tuple[str, str | None], float]:
-    group = "period, queue_id" if by_queue else "period"
+    columns, group = sel.grouping("ended_day", "queue_id" if by_queue else None)
     rows = await conn.execute(
         text(
-            f"SELECT {sel.period_sql('ended_day')} AS period, "
-            f"{'queue_id' if by_queue else 'NULL::text AS queue_id'}, "
+            f"SELECT {columns}, "
             "percentile_cont(0.9) WITHIN GROUP (ORDER BY wait_ms) / 1000.0 AS p90 "
             "FROM chat_visits WHERE outcome = 'answered' AND ended_day BETWEEN :first AND :last"
             f"{_queue_filter(queues)} GROUP BY {group}"
         ),
         {"first": sel.first, "last": sel.last, "queues": queues},
     )
-    return {(r.period, r.queue_id): r.p90 for r in rows}
+    return {(r.period, r.key): r.p90 for r in rows}
 
 
 async def bot_sums(conn: AsyncConnection, sel: Selection) -> dict[str, tuple[int, int]]:
     rows = await conn.execute(
         text(
-            f"SELECT {sel.period_sql('day')} AS period, sum(sessions) AS sessions, "
-            "sum(resolved) AS resolved FROM chat_bot_daily "
+            f"SELECT {sel.period_sql('day')} AS period, sum(sessions)::bigint AS sessions, "
+            "sum(resolved)::bigint AS resolved FROM chat_bot_daily "
             "WHERE day BETWEEN :first AND :last GROUP BY period"
         ),
         {"first": sel.first, "last": sel.last},

@@ -1,0 +1,1 @@
+"""NPS, comments and the suppression list (SPEC §7)."""

@@ -1,0 +1,65 @@
+"""Models of the feedback endpoints (SPEC §7)."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+
+class NpsRow(BaseModel):
+    period: str
+    unit_id: str | None = None
+    surveys_sent: int
+    delivery_failed: int
+    responses: int
+    promoters: int
+    passives: int
+    detractors: int
+    nps: float | None
+    ci95_lower: float | None
+    ci95_upper: float | None
+    response_rate: float | None
+    suppressed: bool
+
+
+class NpsRows(BaseModel):
+    rows: list[NpsRow]
+    min_responses: int
+
+
+class CommentOut(BaseModel):
+    date: date
+    unit_id: str
+    service_area: str
+    score: int | None
+    text: str
+
+
+class Comments(BaseModel):
+    comments: list[CommentOut]
+    suppressed_units: list[str]
+
+
+class Suppression(BaseModel):
+    recipient: str
+    suppressed: bool
+    since: datetime | None
+    reason: str | None
+
+
+class SuppressionIn(BaseModel):
+    """A client refused surveys by telling staff: give the phone number (hashed here, never
+    stored) or the recipient hash."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    phone: str | None = Field(default=None, min_length=3, max_length=40)
+    recipient: str | None = Field(default=None, pattern=r"^[0-9a-f]{64}$")
+    reason: str = Field(default="staff", min_length=1, max_length=200)
+
+    @model_validator(mode="after")
+    def _one_of(self) -> SuppressionIn:
+        if (self.phone is None) == (self.recipient is None):
+            raise ValueError("give exactly one of phone and recipient")
+        return self
