@@ -13,8 +13,10 @@ from sqlalchemy import text
 
 from services.gateway import errors
 from services.gateway.chat.endpoints import router as chat_router
+from services.gateway.contacts.endpoints import router as contacts_router
 from services.gateway.context import GatewayContext, context
 from services.gateway.feedback.endpoints import router as feedback_router
+from services.gateway.pathways.endpoints import router as pathways_router
 
 Context = Annotated[GatewayContext, Depends(context)]
 
@@ -35,6 +37,8 @@ def create_app(ctx: GatewayContext) -> FastAPI:
     errors.install(app)
     app.include_router(chat_router)
     app.include_router(feedback_router)
+    app.include_router(pathways_router)
+    app.include_router(contacts_router)
 
     @app.get("/healthz", tags=["operations"])
     async def healthz() -> dict[str, str]:

@@ -11,6 +11,22 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from services.gateway.periods import Selection
+from services.gateway.sql import sums
+
+_QUEUE_SUMS = sums(
+    "offered",
+    "answered",
+    "abandoned",
+    "short_abandoned",
+    "transferred_out",
+    "closed",
+    "handle_ms",
+    "resolved_true",
+    "resolved_known",
+    "bot_handovers",
+    within_sl="answered_within_sl",
+    wait_ms="answered_wait_ms",
+)
 
 
 def _queue_filter(queues: list[str] | None, column: str = "queue_id") -> str:
@@ -64,14 +80,7 @@ async def queue_sums(
     return list(
         await conn.execute(
             text(
-                f"SELECT {columns}, "
-                "sum(offered)::bigint AS offered, sum(answered)::bigint AS answered, "
-                "sum(abandoned)::bigint AS abandoned, sum(short_abandoned)::bigint AS short_abandoned, "
-                "sum(transferred_out)::bigint AS transferred_out, "
-                "sum(answered_within_sl)::bigint AS within_sl, sum(answered_wait_ms)::bigint AS wait_ms, "
-                "sum(closed)::bigint AS closed, sum(handle_ms)::bigint AS handle_ms, "
-                "sum(resolved_true)::bigint AS resolved_true, sum(resolved_known)::bigint AS resolved_known, "
-                "sum(bot_handovers)::bigint AS bot_handovers, array_agg(DISTINCT queue_id) AS queues "
+                f"SELECT {columns}, {_QUEUE_SUMS}, array_agg(DISTINCT queue_id) AS queues "
                 "FROM chat_queue_daily WHERE day BETWEEN :first AND :last"
                 f"{_queue_filter(queues)} GROUP BY {group} ORDER BY {group}"
             ),
@@ -99,8 +108,8 @@ async def wait_p90(
 async def bot_sums(conn: AsyncConnection, sel: Selection) -> dict[str, tuple[int, int]]:
     rows = await conn.execute(
         text(
-            f"SELECT {sel.period_sql('day')} AS period, sum(sessions)::bigint AS sessions, "
-            "sum(resolved)::bigint AS resolved FROM chat_bot_daily "
+            f"SELECT {sel.period_sql('day')} AS period, {sums('sessions', 'resolved')} "
+            "FROM chat_bot_daily "
             "WHERE day BETWEEN :first AND :last GROUP BY period"
         ),
         {"first": sel.first, "last": sel.last},

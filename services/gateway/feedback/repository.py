@@ -8,6 +8,11 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from services.gateway.periods import Selection
+from services.gateway.sql import sums
+
+_NPS_SUMS = sums(
+    "promoters", "passives", "detractors", sent="surveys_sent", failed="delivery_failed"
+)
 
 
 def _units(units: list[str] | None) -> str:
@@ -21,10 +26,8 @@ async def nps_sums(
     return list(
         await conn.execute(
             text(
-                f"SELECT {columns}, sum(surveys_sent)::bigint AS sent, "
-                "sum(delivery_failed)::bigint AS failed, sum(promoters)::bigint AS promoters, "
-                "sum(passives)::bigint AS passives, sum(detractors)::bigint AS detractors "
-                "FROM feedback_unit_daily WHERE day BETWEEN :first AND :last"
+                f"SELECT {columns}, {_NPS_SUMS} FROM feedback_unit_daily "
+                "WHERE day BETWEEN :first AND :last"
                 f"{_units(units)} GROUP BY {group} ORDER BY {group}"
             ),
             {"first": sel.first, "last": sel.last, "units": units},
@@ -37,7 +40,7 @@ async def responses_by_unit(
 ) -> dict[str, int]:
     rows = await conn.execute(
         text(
-            "SELECT unit_id, sum(promoters + passives + detractors)::bigint AS n "
+            f"SELECT unit_id, {sums(n='promoters + passives + detractors')} "
             "FROM feedback_unit_daily WHERE day BETWEEN :first AND :last"
             f"{_units(units)} GROUP BY unit_id"
         ),

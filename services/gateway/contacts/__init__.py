@@ -1,0 +1,1 @@
+"""The digital-contact share (SPEC §7)."""

@@ -1,0 +1,1 @@
+"""Care-pathway statistics (SPEC §7)."""
