@@ -16,6 +16,7 @@ from services.gateway.chat.endpoints import router as chat_router
 from services.gateway.contacts.endpoints import router as contacts_router
 from services.gateway.context import GatewayContext, context
 from services.gateway.feedback.endpoints import router as feedback_router
+from services.gateway.ingest.endpoints import router as ingest_router
 from services.gateway.pathways.endpoints import router as pathways_router
 
 Context = Annotated[GatewayContext, Depends(context)]
@@ -39,6 +40,7 @@ def create_app(ctx: GatewayContext) -> FastAPI:
     app.include_router(feedback_router)
     app.include_router(pathways_router)
     app.include_router(contacts_router)
+    app.include_router(ingest_router)
 
     @app.get("/healthz", tags=["operations"])
     async def healthz() -> dict[str, str]:

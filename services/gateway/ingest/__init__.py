@@ -1,0 +1,1 @@
+"""Authenticated ingest of events and the SMS operator webhook (SPEC §7)."""

@@ -1,0 +1,147 @@
+"""POST /v1/events/{stream} and POST /v1/sms/inbound (SPEC §7).
+
+Events are validated with the same schemas and rules as the consumers use; a batch is
+published only when every item is valid, and answered after the broker acknowledged it.
+Free texts of feedback (SMS replies, form comments) are redacted before they enter Kafka;
+the sender's number is hashed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import uuid
+from datetime import UTC, datetime, timedelta
+from typing import Annotated, Any, Literal
+
+from aiokafka.errors import KafkaError
+from fastapi import APIRouter, Depends, Header, Request
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError
+
+from services.common.events import STREAMS, InvalidEvent, SmsReceived, SmsReceivedData, Stream
+from services.common.hashing import InvalidPhoneNumber, hash_recipient
+from services.common.producer import publish
+from services.feedback_ingest.redaction import redact
+from services.gateway.auth.dependencies import Ingester
+from services.gateway.context import GatewayContext, context
+from services.gateway.errors import ApiError
+from services.gateway.ingest.limits import MAX_EVENTS, RateLimit, body_of
+
+router = APIRouter(tags=["ingest"])
+Context = Annotated[GatewayContext, Depends(context)]
+SMS_NAMESPACE = uuid.UUID("2b4f7c1e-8d5a-4f0b-9c3e-6a1d2e7f9b40")
+RATE = RateLimit(rate=50, burst=100)
+
+
+class Accepted(BaseModel):
+    accepted: int
+
+
+@router.post("/v1/events/{stream}", status_code=202, response_model=Accepted)
+async def ingest_events(
+    ctx: Context,
+    who: Ingester,
+    request: Request,
+    stream: Literal["chat", "pathway", "feedback", "contact"],
+) -> Accepted:
+    """One CloudEvent or a list of them. Any invalid item: 422 naming each by index, and
+    nothing of the batch is published."""
+    RATE.take(who.token_id)
+    items = _items(await body_of(request))
+    chosen = STREAMS[stream]
+    now = datetime.now(UTC)
+    max_future = timedelta(seconds=ctx.settings.max_future_seconds)
+    events, problems = [], []
+    for index, item in enumerate(items):
+        try:
+            events.append(_redacted(chosen.parse(json.dumps(item), now, max_future)))
+        except InvalidEvent as exc:
+            problems.append({"index": index, "reason": exc.reason, "detail": exc.detail})
+    if problems:
+        raise ApiError(422, "invalid_events", problems)
+    await _publish(ctx, chosen, events)
+    return Accepted(accepted=len(events))
+
+
+class InboundSms(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    from_: str = Field(alias="from", min_length=3, max_length=40)
+    text: str = Field(max_length=2000)
+    received_at: AwareDatetime
+    message_id: str = Field(min_length=1, max_length=200, pattern=r"^[^\x00-\x1f]+$")
+
+
+@router.post("/v1/sms/inbound", status_code=202, response_model=Accepted)
+async def inbound_sms(
+    ctx: Context,
+    request: Request,
+    signature: Annotated[str | None, Header(alias="X-Kanava-Signature")] = None,
+) -> Accepted:
+    """The SMS operator's webhook, signed with HMAC-SHA256 of the body under
+    KANAVA_SMS_WEBHOOK_SECRET: `X-Kanava-Signature: sha256=<hex>`."""
+    secret = ctx.settings.sms_webhook_secret
+    if secret is None:
+        raise ApiError(503, "not_configured", "KANAVA_SMS_WEBHOOK_SECRET is not set")
+    body = await body_of(request, 64 << 10)
+    expected = hmac.new(secret.get_secret_value().encode(), body, hashlib.sha256).hexdigest()
+    if not hmac.compare_digest(signature or "", f"sha256={expected}"):
+        raise ApiError(401, "bad_signature", "X-Kanava-Signature does not match the body")
+    try:
+        sms = InboundSms.model_validate_json(body)
+        recipient = hash_recipient(sms.from_, ctx.settings.phone_hash_key.get_secret_value())
+    except ValidationError as exc:
+        problems = [f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors()]
+        raise ApiError(422, "invalid_request", problems) from None
+    except InvalidPhoneNumber as exc:
+        raise ApiError(422, "invalid_phone", str(exc)) from None
+    event = SmsReceived(
+        specversion="1.0",
+        id=str(uuid.uuid5(SMS_NAMESPACE, sms.message_id)),  # a retried webhook is a duplicate
+        source="kanava/gateway/sms",
+        type="sms.received",
+        time=sms.received_at,
+        data=SmsReceivedData(
+            recipient=recipient, text=redact(sms.text).text, message_id=sms.message_id
+        ),
+    )
+    await _publish(ctx, STREAMS["feedback"], [event])
+    return Accepted(accepted=1)
+
+
+def _items(body: bytes) -> list[Any]:
+    try:
+        parsed = json.loads(body)
+    except (UnicodeDecodeError, ValueError) as exc:
+        raise ApiError(400, "invalid_json", f"the body is not JSON: {exc}") from None
+    items = parsed if isinstance(parsed, list) else [parsed]
+    if not items:
+        raise ApiError(422, "invalid_events", "no events")
+    if len(items) > MAX_EVENTS:
+        raise ApiError(413, "too_large", f"at most {MAX_EVENTS} events a request")
+    return items
+
+
+def _redacted(event: Any) -> Any:
+    """Feedback texts are redacted before they enter Kafka."""
+    data = event.data
+    if event.type == "sms.received":
+        return event.model_copy(
+            update={"data": data.model_copy(update={"text": redact(data.text).text})}
+        )
+    if event.type == "survey.answered" and data.comment:
+        update = {"comment": redact(data.comment).text}
+        return event.model_copy(update={"data": data.model_copy(update=update)})
+    return event
+
+
+async def _publish(ctx: GatewayContext, stream: Stream, events: list[Any]) -> None:
+    if ctx.producer is None:
+        raise ApiError(503, "unavailable", "no Kafka producer is configured")
+    try:
+        await publish(ctx.producer, stream, events)
+    except KafkaError as exc:
+        raise ApiError(
+            503, "unavailable", f"Kafka did not acknowledge: {type(exc).__name__}"
+        ) from None

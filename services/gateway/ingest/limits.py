@@ -1,0 +1,49 @@
+"""Request limits of the ingest endpoints: body size and a rate per token."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+
+from fastapi import Request
+
+from services.gateway.errors import ApiError
+
+MAX_BODY_BYTES = 5 << 20
+MAX_EVENTS = 5000
+
+
+async def body_of(request: Request, limit: int = MAX_BODY_BYTES) -> bytes:
+    """The request body, refused with 413 as soon as it passes `limit` bytes."""
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > limit:
+        raise ApiError(413, "too_large", f"a request body is at most {limit} bytes")
+    body = bytearray()
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > limit:
+            raise ApiError(413, "too_large", f"a request body is at most {limit} bytes")
+    return bytes(body)
+
+
+@dataclass
+class RateLimit:
+    """A token bucket per caller: `rate` requests a second, bursts of `burst`."""
+
+    rate: float
+    burst: float
+    _buckets: dict[str, tuple[float, float]] = field(default_factory=dict)
+
+    def take(self, caller: str, now: float | None = None) -> None:
+        now = time.monotonic() if now is None else now
+        tokens, since = self._buckets.get(caller, (self.burst, now))
+        tokens = min(self.burst, tokens + (now - since) * self.rate)
+        if tokens < 1:
+            wait = (1 - tokens) / self.rate
+            raise ApiError(
+                429,
+                "rate_limited",
+                f"slow down: retry in {wait:.1f} s",
+                {"Retry-After": str(max(1, round(wait)))},
+            )
+        self._buckets[caller] = (tokens - 1, now)
