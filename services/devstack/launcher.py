@@ -21,6 +21,8 @@ from services.common.topics import ensure_topics
 from services.devstack.broker import start_tansu
 from services.devstack.children import Child, stop_all
 from services.devstack.postgres import EmbeddedPostgres
+from services.gateway.auth import repository as tokens
+from services.gateway.auth.tokens import new_token
 from services.simulator.cli import nps_drop
 from services.simulator.feedback import Drop
 
@@ -96,6 +98,18 @@ async def _forget_offsets(database_url: str) -> None:
     await engine.dispose()
 
 
+async def _dev_token(database_url: str) -> str:
+    """A token for the developer at the keyboard, new at every start."""
+    token = new_token()
+    engine = create_engine(database_url, pool_size=1)
+    try:
+        async with engine.begin() as conn:
+            await tokens.create(conn, token, "dev (kanava up)", ["ingest", "read"], [], [])
+    finally:
+        await engine.dispose()
+    return token.token
+
+
 def shown(database_url: str) -> str:
     """The URL without its password, for the screen and logs."""
     return make_url(database_url).render_as_string(hide_password=True)
@@ -112,9 +126,11 @@ class DevStack:
         self.postgres: EmbeddedPostgres | None = None
         self.broker: Child | None = None
         self.database_url = settings.database_url or ""
+        self.dev_token = ""
 
     def check_ports(self) -> None:
         ports = [(self.settings.metrics_port(s.name), s.name) for s in SERVICES]
+        ports.append((self.settings.gateway_port, "gateway"))
         if not self.settings.kafka_bootstrap:
             ports.insert(0, (self.settings.dev_broker_port, "Kafka broker"))
         for port, what in ports:
@@ -144,6 +160,7 @@ class DevStack:
             migrate(self.database_url)
             if self.broker:
                 asyncio.run(_forget_offsets(self.database_url))
+            self.dev_token = asyncio.run(_dev_token(self.database_url))
         except Exception as exc:
             raise StackError(
                 f"cannot migrate the database at {shown(self.database_url)}: "
@@ -154,6 +171,7 @@ class DevStack:
             "KANAVA_DATABASE_URL": self.database_url,
         }
         self.children = [Child(s.name, [sys.executable, "-m", s.module]) for s in SERVICES]
+        self.children.append(Child("gateway", [sys.executable, "-m", "services.gateway"]))
         if args.simulate:
             self.children.append(
                 Child(
@@ -188,6 +206,11 @@ class DevStack:
                 f"  {spec.name:<16} http://127.0.0.1:{s.metrics_port(spec.name)}/metrics"
                 for spec in SERVICES
             ),
+        ]
+        gateway = f"http://127.0.0.1:{s.gateway_port}"
+        lines += [
+            f"  gateway          {gateway}/docs (API), {gateway}/ (wallboard)",
+            f"  dev token        {self.dev_token} (read, ingest; `kanava token` manages tokens)",
         ]
         if args.simulate:
             lines.append(

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -42,6 +43,7 @@ def up_env(tmp_path: Path) -> dict[str, str]:
         "KANAVA_FEEDBACK_INGEST_METRICS_PORT": str(free_port()),
         "KANAVA_CONTACT_METRICS_METRICS_PORT": str(free_port()),
         "KANAVA_PATHWAY_METRICS_METRICS_PORT": str(free_port()),
+        "KANAVA_GATEWAY_PORT": str(free_port()),
     }
 
 
@@ -138,8 +140,14 @@ def test_up_starts_the_stack_and_sigterm_leaves_nothing_behind(
     for service in ("chat_metrics", "pathway_metrics", "feedback_ingest", "contact_metrics"):
         port = up_env[f"KANAVA_{service.upper()}_METRICS_PORT"]
         assert httpx.get(f"http://127.0.0.1:{port}/healthz").json()["service"] == service
+    gateway = f"http://127.0.0.1:{up_env['KANAVA_GATEWAY_PORT']}"
+    token = re.search(r"dev token\s+(kanava_\S+)", output)
+    assert token is not None, output
+    queues = get_when_up(f"{gateway}/v1/chat/queues", f"Bearer {token.group(1)}")
+    assert queues.status_code == 200
+    assert {q["queue_id"] for q in queues.json()["queues"]} >= {"terveysasema-chat"}
     started = started_processes(launcher.pid, pgdata)
-    assert len(started) >= 7, "broker, postgres, simulator and four services at least"
+    assert len(started) >= 8, "broker, postgres, simulator, gateway and four services at least"
     launcher.send_signal(signal.SIGTERM)
     assert launcher.wait(timeout=60) == 0
     time.sleep(0.5)
@@ -166,6 +174,18 @@ def test_a_restarted_stack_reads_its_new_empty_broker_from_the_start(
     assert asyncio.run(committed_offsets(pgdata, at_least=in_topic)) == in_topic
     second.send_signal(signal.SIGTERM)
     assert second.wait(timeout=60) == 0
+
+
+def get_when_up(url: str, authorization: str, within: float = 30) -> httpx.Response:
+    """GET once the server listens (a child may still be starting when the stack says up)."""
+    deadline = time.monotonic() + within
+    while True:
+        try:
+            return httpx.get(url, headers={"Authorization": authorization})
+        except httpx.ConnectError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.2)
 
 
 def stack_engine(pgdata: Path) -> AsyncEngine:
