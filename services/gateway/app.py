@@ -18,6 +18,8 @@ from services.gateway.context import GatewayContext, context
 from services.gateway.feedback.endpoints import router as feedback_router
 from services.gateway.ingest.endpoints import router as ingest_router
 from services.gateway.pathways.endpoints import router as pathways_router
+from services.gateway.reports.endpoints import router as reports_router
+from services.gateway.wallboard.endpoints import router as wallboard_router
 
 Context = Annotated[GatewayContext, Depends(context)]
 
@@ -41,6 +43,8 @@ def create_app(ctx: GatewayContext) -> FastAPI:
     app.include_router(pathways_router)
     app.include_router(contacts_router)
     app.include_router(ingest_router)
+    app.include_router(reports_router)
+    app.include_router(wallboard_router)
 
     @app.get("/healthz", tags=["operations"])
     async def healthz() -> dict[str, str]:

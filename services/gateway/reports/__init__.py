@@ -1,0 +1,1 @@
+"""The monthly report (SPEC §7): JSON, CSV, HTML and PDF."""

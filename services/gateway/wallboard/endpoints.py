@@ -1,0 +1,7 @@
+"""GET / : the wallboard page."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+router = APIRouter(tags=["wallboard"])
