@@ -11,7 +11,7 @@ from prometheus_client.registry import Collector
 
 from services.chat_metrics.live import LiveState
 from services.chat_metrics.queues import QueueRules
-from services.chat_metrics.stories import Story
+from services.chat_metrics.stories import Story, Visit
 from services.common.registry import Registry
 
 WAIT_BUCKETS = (5, 10, 20, 30, 45, 60, 90, 120, 180, 300, 600, 900, 1800, 3600)
@@ -26,6 +26,11 @@ OFFERED = Counter(
     "kanava_chat_offered", "Entries into the queue (queued and transferred in).", ["queue"]
 )
 ANSWERED = Counter("kanava_chat_answered", "Queue visits answered by a professional.", ["queue"])
+ANSWERED_WITHIN_SL = Counter(
+    "kanava_chat_answered_within_sl",
+    "Queue visits answered within the queue's service-level seconds.",
+    ["queue"],
+)
 TRANSFERRED_OUT = Counter(
     "kanava_chat_transferred_out",
     "Queue visits that left by a transfer to another queue.",
@@ -85,12 +90,7 @@ class ChatExports:
                     if visit.via_bot:
                         BOT_HANDOVERS.inc()
                 if visit.ended_at is not None and (was is None or was.ended_at is None):
-                    self._count_end(
-                        visit.queue_id,
-                        visit.outcome,
-                        visit.wait_ms or 0,
-                        visit.short_abandon_seconds,
-                    )
+                    self._count_end(visit)
                 if (
                     visit.closed_by == "closed"
                     and visit.handle_ms is not None
@@ -98,11 +98,15 @@ class ChatExports:
                 ):
                     HANDLE.labels(visit.queue_id).observe(visit.handle_ms / 1000)
 
-    def _count_end(self, queue: str, outcome: str, wait_ms: int, short_seconds: int) -> None:
+    def _count_end(self, visit: Visit) -> None:
+        queue, outcome, wait_ms = visit.queue_id, visit.outcome, visit.wait_ms or 0
         if outcome == "answered":
             ANSWERED.labels(queue).inc()
+            if wait_ms <= visit.service_level_seconds * 1000:
+                ANSWERED_WITHIN_SL.labels(queue).inc()
         elif outcome == "abandoned":
-            ABANDONED.labels(queue, str(wait_ms < short_seconds * 1000).lower()).inc()
+            short = wait_ms < visit.short_abandon_seconds * 1000
+            ABANDONED.labels(queue, str(short).lower()).inc()
         elif outcome == "transferred":
             TRANSFERRED_OUT.labels(queue).inc()
         if outcome in ("answered", "abandoned"):

@@ -76,6 +76,8 @@ async def test_scenario_through_kafka_gives_figures_and_metrics(
     expected = {
         ("kanava_chat_offered_total", (("queue", "q1"),)): 5,
         ("kanava_chat_answered_total", (("queue", "q1"),)): 2,
+        ("kanava_chat_answered_within_sl_total", (("queue", "q1"),)): 1,
+        ("kanava_chat_answered_within_sl_total", (("queue", "q2"),)): 1,
         ("kanava_chat_transferred_out_total", (("queue", "q1"),)): 1,
         ("kanava_chat_abandoned_total", (("queue", "q1"), ("short", "true"))): 1,
         ("kanava_chat_abandoned_total", (("queue", "q1"), ("short", "false"))): 1,
