@@ -1,0 +1,380 @@
+// The wallboard (SPEC §7, GET /): the chat queues from GET /v1/chat/queues, fetched every
+// POLL_MS; the oldest wait keeps counting in between. The read token comes once in the URL
+// fragment (#token=kanava_…, never sent to the server), is kept in localStorage and sent as
+// Authorization: Bearer. No data is ever written as HTML: names go in through textContent.
+"use strict";
+
+(function () {
+  var POLL_MS = 3000; // at most 5 s between updates (SPEC §7)
+  var TIMEOUT_MS = 4000; // a request that takes longer counts as failed
+  var STALE_MS = 15000; // no successful update for this long: shown as stale
+  var TICK_MS = 250; // clock and counting waits
+  var KEY = "kanava.wallboard.token";
+
+  var memory = null; // if localStorage is unavailable, the token lives as long as the page
+  var tokens = {
+    get: function () {
+      try {
+        var stored = window.localStorage.getItem(KEY);
+        return stored !== null ? stored : memory;
+      } catch (e) {
+        return memory;
+      }
+    },
+    set: function (value) {
+      memory = value;
+      try {
+        window.localStorage.setItem(KEY, value);
+      } catch (e) {
+        /* kept in memory */
+      }
+    },
+    clear: function () {
+      memory = null;
+      try {
+        window.localStorage.removeItem(KEY);
+      } catch (e) {
+        /* nothing stored */
+      }
+    },
+  };
+
+  var state = {
+    queues: null, // the last successful answer's queues
+    asOf: null, // its as_of (Date)
+    receivedAt: 0, // performance.now() when it arrived
+    error: null, // {message, detail, setup} of the last failure, null after a success
+    cards: new Map(), // queue_id -> card elements
+  };
+
+  function el(id) {
+    return document.getElementById(id);
+  }
+
+  function make(tag, className, text) {
+    var node = document.createElement(tag);
+    if (className) node.className = className;
+    if (text !== undefined) node.textContent = text;
+    return node;
+  }
+
+  function pad(n) {
+    return (n < 10 ? "0" : "") + n;
+  }
+
+  function clock(date) {
+    return pad(date.getHours()) + ":" + pad(date.getMinutes()) + ":" + pad(date.getSeconds());
+  }
+
+  function duration(seconds) {
+    var s = Math.max(0, Math.floor(seconds));
+    var h = Math.floor(s / 3600);
+    var m = Math.floor((s % 3600) / 60);
+    var rest = pad(s % 60);
+    return h > 0 ? h + ":" + pad(m) + ":" + rest : m + ":" + rest;
+  }
+
+  // Green under half the queue's service-level seconds, amber up to it, red beyond.
+  function level(wait, limit) {
+    if (wait > limit) return "over";
+    if (wait >= limit / 2) return "near";
+    return "ok";
+  }
+
+  // --- the token ----------------------------------------------------------------------
+  function takeToken() {
+    var fragment = window.location.hash.replace(/^#/, "");
+    if (fragment) {
+      var params = new URLSearchParams(fragment);
+      if (params.has("token")) {
+        var given = (params.get("token") || "").trim();
+        if (given) tokens.set(given);
+        else tokens.clear(); // #token= forgets the stored token
+        var url = window.location.pathname + window.location.search;
+        window.history.replaceState(null, "", url);
+      }
+    }
+    return tokens.get();
+  }
+
+  // --- fetching -----------------------------------------------------------------------
+  function failure(message, detail, setup) {
+    return { message: message, detail: detail || "", setup: !!setup };
+  }
+
+  function valid(body) {
+    return (
+      body &&
+      typeof body.as_of === "string" &&
+      Array.isArray(body.queues) &&
+      body.queues.every(function (q) {
+        return q && typeof q.queue_id === "string" && typeof q.name === "string";
+      })
+    );
+  }
+
+  function poll() {
+    var token = tokens.get();
+    if (!token) {
+      showSetup();
+      return; // nothing to fetch until the page is opened with a token
+    }
+    var controller = new AbortController();
+    var timer = window.setTimeout(function () {
+      controller.abort();
+    }, TIMEOUT_MS);
+    fetch("v1/chat/queues", {
+      headers: { Authorization: "Bearer " + token, Accept: "application/json" },
+      cache: "no-store",
+      credentials: "omit",
+      signal: controller.signal,
+    })
+      .then(function (response) {
+        if (response.status === 401) {
+          throw failure(
+            "Tunniste ei kelpaa (401)",
+            "Tunniste on peruttu tai väärä. Luo uusi ja avaa näyttö sillä.",
+            true
+          );
+        }
+        if (response.status === 403) {
+          throw failure(
+            "Tunnisteella ei ole lukuoikeutta (403)",
+            "Luo tunniste, jolla on oikeus read.",
+            true
+          );
+        }
+        if (!response.ok) {
+          throw failure("Palvelin vastasi virheellä " + response.status);
+        }
+        return response.json().catch(function () {
+          throw failure("Palvelin palautti odottamattoman vastauksen");
+        });
+      })
+      .then(function (body) {
+        if (!valid(body)) throw failure("Palvelin palautti odottamattoman vastauksen");
+        state.queues = body.queues;
+        state.asOf = new Date(body.as_of);
+        state.receivedAt = performance.now();
+        state.error = null;
+        render();
+      })
+      .catch(function (err) {
+        if (err && typeof err.message === "string" && "setup" in err) {
+          state.error = err;
+        } else if (err && err.name === "AbortError") {
+          state.error = failure("Palvelin ei vastannut ajoissa");
+        } else {
+          state.error = failure("Palvelimeen ei saada yhteyttä");
+        }
+        render();
+      })
+      .then(function () {
+        window.clearTimeout(timer);
+        window.setTimeout(poll, POLL_MS);
+      });
+  }
+
+  // --- rendering ----------------------------------------------------------------------
+  function showSetup() {
+    var url = window.location.origin + window.location.pathname + "#token=…";
+    el("setup-url").textContent = url;
+    el("setup").hidden = false;
+    setStatus("Ei tunnistetta", true);
+  }
+
+  function setStatus(text, isStale) {
+    var status = el("status");
+    status.replaceChildren(make("span", "", text));
+    status.className = isStale ? "status stale" : "status";
+  }
+
+  function figure(row, field) {
+    var box = make("div", "figure");
+    box.dataset.field = field;
+    var value = make("span", "value", "–");
+    box.appendChild(value);
+    row.appendChild(box);
+    return { box: box, value: value, note: null };
+  }
+
+  function note(f) {
+    f.note = make("span", "note");
+    f.box.appendChild(f.note);
+    return f;
+  }
+
+  function number(field) {
+    var node = make("b", "", "–");
+    node.dataset.field = field;
+    return node;
+  }
+
+  function newCard(queueId) {
+    var root = make("section", "row card");
+    root.dataset.queueId = queueId;
+    var head = make("div", "name-cell");
+    var name = make("h2", "name");
+    var badge = make("span", "badge");
+    badge.dataset.field = "open";
+    head.appendChild(name);
+    head.appendChild(badge);
+    root.appendChild(head);
+    var waiting = figure(root, "waiting");
+    var wait = note(figure(root, "oldest-wait"));
+    var active = figure(root, "active");
+    var free = note(figure(root, "free"));
+    var slots = number("capacity-slots");
+    var agents = number("agents-available");
+    free.count = make("span", "", "–");
+    var of = make("span", "of", " / ");
+    of.appendChild(slots);
+    free.value.replaceChildren(free.count, of);
+    free.note.replaceChildren(document.createTextNode("ammattilaisia "), agents);
+    var sl = note(figure(root, "service-level"));
+    return {
+      root: root,
+      name: name,
+      badge: badge,
+      waiting: waiting,
+      wait: wait,
+      active: active,
+      free: free,
+      slots: slots,
+      agents: agents,
+      sl: sl,
+      queue: null,
+    };
+  }
+
+  function fillCard(card, q) {
+    card.queue = q;
+    card.name.textContent = q.name;
+    card.badge.textContent = q.open ? "Auki" : "Suljettu";
+    card.badge.className = "badge " + (q.open ? "open" : "closed");
+    card.root.classList.toggle("closed", !q.open);
+    card.waiting.value.textContent = String(q.waiting);
+    card.active.value.textContent = String(q.active);
+    card.free.count.textContent = String(Math.max(0, q.capacity_slots - q.active));
+    card.slots.textContent = String(q.capacity_slots);
+    card.agents.textContent = String(q.agents_available);
+    card.sl.value.textContent =
+      q.service_level_today === null || q.service_level_today === undefined
+        ? "–"
+        : Math.round(q.service_level_today * 100) + "\u00a0%";
+    card.sl.note.textContent = "vastattu ≤ " + q.service_level_seconds + " s";
+  }
+
+  // The oldest wait now: the answer's figure plus the time since it arrived (while fresh).
+  function showWait(card, elapsedSeconds) {
+    var q = card.queue;
+    var box = card.wait.box;
+    if (!q || q.waiting === 0) {
+      card.wait.value.textContent = "–";
+      card.wait.note.textContent = "raja " + duration(q ? q.service_level_seconds : 0);
+      box.className = "figure wait ok";
+      card.root.classList.remove("over");
+      return;
+    }
+    var wait = q.oldest_wait_seconds + elapsedSeconds;
+    var lvl = level(wait, q.service_level_seconds);
+    card.wait.value.textContent = duration(wait);
+    var note = "raja " + duration(q.service_level_seconds);
+    if (lvl === "over") note += " – yli rajan";
+    card.wait.note.textContent = note;
+    box.className = "figure wait " + lvl;
+    card.root.classList.toggle("over", lvl === "over");
+  }
+
+  function stale() {
+    if (state.error) return true;
+    return state.queues !== null && performance.now() - state.receivedAt > STALE_MS;
+  }
+
+  function elapsed() {
+    // A stale board stops counting: it shows the last known figures, marked as such.
+    return stale() ? 0 : (performance.now() - state.receivedAt) / 1000;
+  }
+
+  function renderQueues() {
+    var main = el("queues");
+    var seen = new Set();
+    var wanted = [];
+    state.queues.forEach(function (q) {
+      var card = state.cards.get(q.queue_id);
+      if (!card) {
+        card = newCard(q.queue_id);
+        state.cards.set(q.queue_id, card);
+      }
+      fillCard(card, q);
+      showWait(card, 0);
+      seen.add(q.queue_id);
+      wanted.push(card.root);
+    });
+    state.cards.forEach(function (card, id) {
+      if (!seen.has(id)) state.cards.delete(id);
+    });
+    el("columns").hidden = wanted.length === 0;
+    // The type grows until the queues fill the screen (see --rows in the page's style).
+    document.documentElement.style.setProperty("--rows", String(Math.max(3, wanted.length)));
+    if (wanted.length === 0) {
+      wanted.push(make("p", "empty", "Tällä tunnisteella ei näy yhtään chat-jonoa."));
+    }
+    main.replaceChildren.apply(main, wanted);
+  }
+
+  function renderStatus() {
+    var alert = el("alert");
+    var isStale = stale();
+    document.body.classList.toggle("stale", isStale);
+    var last = state.asOf ? clock(state.asOf) : null;
+    if (!isStale) {
+      setStatus("Päivitetty " + last, false);
+      alert.hidden = true;
+      return;
+    }
+    setStatus(last ? "Tiedot vanhentuneet – päivitetty " + last : "Ei tietoja", true);
+    var reason = state.error || failure("Tiedot eivät päivity");
+    var shown = last
+      ? "Näytetään viimeisin onnistunut päivitys klo " + last + "."
+      : "Tietoja ei ole vielä saatu.";
+    alert.replaceChildren(
+      document.createTextNode(reason.message + ". " + shown),
+      make("span", "detail", reason.detail)
+    );
+    alert.hidden = false;
+  }
+
+  function render() {
+    if (state.queues !== null) renderQueues();
+    if (state.error && state.error.setup) {
+      showSetup();
+    } else {
+      el("setup").hidden = true;
+    }
+    renderStatus();
+  }
+
+  function tick() {
+    el("clock").textContent = clock(new Date());
+    if (state.queues === null) return;
+    var seconds = elapsed();
+    state.cards.forEach(function (card) {
+      showWait(card, seconds);
+    });
+    if (document.body.classList.contains("stale") !== stale()) renderStatus();
+  }
+
+  function start() {
+    takeToken();
+    tick();
+    window.setInterval(tick, TICK_MS);
+    poll();
+  }
+
+  if (document.readyState === "loading") {
+    document.addEventListener("DOMContentLoaded", start);
+  } else {
+    start();
+  }
+})();
