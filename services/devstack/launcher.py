@@ -65,6 +65,25 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         help="the simulator lowers the unit's NPS from DAY on (see kanava simulate --help)",
     )
     parser.set_defaults(handler=run)
+    prepare_parser = subparsers.add_parser(
+        "prepare",
+        help="migrate KANAVA_DATABASE_URL and create the topics on KANAVA_KAFKA_BOOTSTRAP "
+        "(a deployment's step before the services start)",
+    )
+    prepare_parser.set_defaults(handler=prepare)
+
+
+def prepare(_: argparse.Namespace) -> int:
+    settings = get_settings()
+    url = settings.require_database_url()
+    try:
+        migrate(url)
+        asyncio.run(ensure_topics(settings.bootstrap(), settings.topic_partitions))
+    except Exception as exc:
+        print(f"kanava prepare: {type(exc).__name__}: {exc}", file=sys.stderr)
+        return 1
+    print(f"kanava prepare: {shown(url)} migrated; topics ready on {settings.bootstrap()}")
+    return 0
 
 
 def run(args: argparse.Namespace) -> int:
