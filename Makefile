@@ -31,21 +31,27 @@ typecheck: $(VENV)/.synced
 pytest: $(VENV)/.synced system-packages
 	$(VENV)/bin/pytest
 
-# Debian's Chromium and its driver, for the wallboard's page tests (tests/integration/
-# test_wallboard.py): installed with apt-get when missing; those tests fail without them.
+# Debian packages the tests use, installed with apt-get when missing: Chromium and its driver
+# (the wallboard's page tests), Pango and a font (the PDF report), Prometheus' promtool and
+# Alertmanager's amtool (the rule and routing tests). Without them those tests fail and say so.
+SYSTEM_PACKAGES := chromium chromium-driver libpango-1.0-0 libpangoft2-1.0-0 fonts-dejavu-core \
+	prometheus prometheus-alertmanager
+
 system-packages:
-	@if [ -x /usr/bin/chromium ] && [ -x /usr/bin/chromedriver ]; then \
-		echo "system-packages: /usr/bin/chromium and /usr/bin/chromedriver are there"; \
+	@missing=""; for package in $(SYSTEM_PACKAGES); do \
+		dpkg-query -W -f='$${Status}' $$package 2>/dev/null | grep -q "install ok installed" \
+			|| missing="$$missing $$package"; \
+	done; \
+	if [ -z "$$missing" ]; then \
+		echo "system-packages: all there"; \
 	elif ! command -v apt-get >/dev/null 2>&1; then \
-		echo "system-packages: no apt-get here: install Chromium and chromedriver as" \
-			"/usr/bin/chromium and /usr/bin/chromedriver, or the wallboard tests fail"; \
+		echo "system-packages: no apt-get here; install:$$missing (or their tests fail)"; \
 	else \
 		sudo=""; [ "$$(id -u)" = 0 ] || sudo="sudo -n"; \
-		echo "system-packages: installing chromium chromium-driver with apt-get"; \
+		echo "system-packages: installing$$missing with apt-get"; \
 		{ $$sudo apt-get update -qq && $$sudo env DEBIAN_FRONTEND=noninteractive apt-get \
-			install -y -qq --no-install-recommends chromium chromium-driver; } \
-		|| echo "system-packages: apt-get could not install chromium chromium-driver" \
-			"(run it as root); the wallboard tests fail without them"; \
+			install -y -qq --no-install-recommends $$missing; } \
+		|| echo "system-packages: apt-get could not install$$missing (run it as root)"; \
 	fi
 
 schemas: $(VENV)/.synced

@@ -11,6 +11,7 @@ from services.common.events import STREAMS
 from services.common.settings import PROJECT_ROOT
 from services.devstack import launcher
 from services.gateway.auth import cli as token_cli
+from services.gateway.reports import cli as report_cli
 from services.simulator import cli as simulator_cli
 
 SCHEMA_DIR = PROJECT_ROOT / "infra" / "schemas"
@@ -22,6 +23,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     launcher.register(subparsers)
     simulator_cli.register(subparsers)
     token_cli.register(subparsers)
+    report_cli.register(subparsers)
     schemas = subparsers.add_parser("schemas", help="write the JSON Schemas of the event streams")
     schemas.set_defaults(handler=write_schemas)
     args = parser.parse_args(argv)

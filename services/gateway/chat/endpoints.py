@@ -71,10 +71,10 @@ async def chat_stats(
         sums = await repository.queue_sums(conn, sel, queues, by_queue)
         p90 = await repository.wait_p90(conn, sel, queues, by_queue)
         bots = await repository.bot_sums(conn, sel) if county_wide else {}
-    return ChatStats(rows=[_row(ctx, r, p90, bots, county_wide) for r in sums])
+    return ChatStats(rows=[stats_row(ctx, r, p90, bots, county_wide) for r in sums])
 
 
-def _row(
+def stats_row(
     ctx: GatewayContext,
     r: Any,
     p90: dict[tuple[str, str | None], float],

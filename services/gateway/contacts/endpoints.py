@@ -8,10 +8,11 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query
 from pydantic import BaseModel
 from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from services.gateway.auth.dependencies import Reader
 from services.gateway.context import GatewayContext, context
-from services.gateway.periods import Selected
+from services.gateway.periods import Selected, Selection
 from services.gateway.scope import visible_units
 from services.gateway.sql import sums
 
@@ -43,32 +44,41 @@ async def digital_share(
     """Contacts in the configured digital channels / all contacts, per period (SPEC §3.4)."""
     units = visible_units(ctx, who, sel)
     by_unit = by == "unit" or sel.unit_id is not None
-    columns, group = sel.grouping("day", "unit_id" if by_unit else None)
-    where = "" if units is None else " AND unit_id = ANY(CAST(:units AS text[]))"
     async with ctx.engine.connect() as conn:
-        rows = await conn.execute(
-            text(
-                f"SELECT {columns}, channel, {sums('contacts')} FROM contact_daily "
-                f"WHERE day BETWEEN :first AND :last{where} "
-                f"GROUP BY {group}, channel ORDER BY {group}, channel"
-            ),
-            {"first": sel.first, "last": sel.last, "units": units},
-        )
-        by_channel: dict[tuple[str, str | None], dict[str, int]] = defaultdict(dict)
-        for r in rows:
-            if r.contacts:
-                by_channel[(r.period, r.key)][r.channel] = r.contacts
+        by_channel = await channel_counts(conn, sel, units, by_unit)
     digital = ctx.settings.digital_channels
     return ShareRows(
         rows=[
-            _row(period, key if by_unit else None, channels, digital)
+            share_row(period, key if by_unit else None, channels, digital)
             for (period, key), channels in by_channel.items()
         ],
         digital_channels=list(digital),
     )
 
 
-def _row(
+async def channel_counts(
+    conn: AsyncConnection, sel: Selection, units: list[str] | None, by_unit: bool
+) -> dict[tuple[str, str | None], dict[str, int]]:
+    """Contacts per (period, unit or None) and channel, periods and units in order; only
+    channels with contacts."""
+    columns, group = sel.grouping("day", "unit_id" if by_unit else None)
+    where = "" if units is None else " AND unit_id = ANY(CAST(:units AS text[]))"
+    rows = await conn.execute(
+        text(
+            f"SELECT {columns}, channel, {sums('contacts')} FROM contact_daily "
+            f"WHERE day BETWEEN :first AND :last{where} "
+            f"GROUP BY {group}, channel ORDER BY {group}, channel"
+        ),
+        {"first": sel.first, "last": sel.last, "units": units},
+    )
+    by_channel: dict[tuple[str, str | None], dict[str, int]] = defaultdict(dict)
+    for r in rows:
+        if r.contacts:
+            by_channel[(r.period, r.key)][r.channel] = r.contacts
+    return by_channel
+
+
+def share_row(
     period: str, unit_id: str | None, channels: dict[str, int], digital: tuple[str, ...]
 ) -> ShareRow:
     total = sum(channels.values())

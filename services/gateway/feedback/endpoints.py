@@ -38,10 +38,10 @@ async def nps(ctx: Context, who: Reader, sel: Selected, by: ByUnit = None) -> Np
     async with ctx.engine.connect() as conn:
         rows = await repository.nps_sums(conn, sel, units, by_unit)
     least = ctx.settings.min_responses
-    return NpsRows(rows=[_nps_row(r, least, by_unit) for r in rows], min_responses=least)
+    return NpsRows(rows=[nps_row(r, least, by_unit) for r in rows], min_responses=least)
 
 
-def _nps_row(r: Any, min_responses: int, by_unit: bool) -> NpsRow:
+def nps_row(r: Any, min_responses: int, by_unit: bool) -> NpsRow:
     responses = Responses(r.promoters, r.passives, r.detractors)
     shown = responses.count >= min_responses
     interval = responses.ci95() if shown else None

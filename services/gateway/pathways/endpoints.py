@@ -47,9 +47,9 @@ async def pathway_stats(
     units = visible_units(ctx, who, sel)
     by_pathway = by == "pathway" or sel.pathway_id is not None
     async with ctx.engine.connect() as conn:
-        sums = await _sums(conn, sel, units, by_pathway)
-        active = await _active(conn, sel, units, by_pathway)
-    return PathwayRows(rows=[_row(r, active, by_pathway) for r in sums])
+        sums = await pathway_sums(conn, sel, units, by_pathway)
+        active = await active_at_period_end(conn, sel, units, by_pathway)
+    return PathwayRows(rows=[stats_row(r, active, by_pathway) for r in sums])
 
 
 def _where(sel: Selection, units: list[str] | None) -> str:
@@ -61,7 +61,7 @@ def _params(sel: Selection, units: list[str] | None) -> dict[str, Any]:
     return {"first": sel.first, "last": sel.last, "units": units, "pathway": sel.pathway_id}
 
 
-async def _sums(
+async def pathway_sums(
     conn: AsyncConnection, sel: Selection, units: list[str] | None, by_pathway: bool
 ) -> list[Any]:
     columns, group = sel.grouping("day", "pathway_id" if by_pathway else None)
@@ -78,7 +78,7 @@ async def _sums(
     )
 
 
-async def _active(
+async def active_at_period_end(
     conn: AsyncConnection, sel: Selection, units: list[str] | None, by_pathway: bool
 ) -> dict[tuple[str, str | None], int]:
     """Enrolments active at the end of each period (the last day of the period in range)."""
@@ -102,7 +102,7 @@ async def _active(
     return {(r.period, r.key): r.n for r in rows}
 
 
-def _row(r: Any, active: dict[tuple[str, str | None], int], by_pathway: bool) -> PathwayRow:
+def stats_row(r: Any, active: dict[tuple[str, str | None], int], by_pathway: bool) -> PathwayRow:
     ended = r.completions + r.discontinued
     return PathwayRow(
         period=r.period,

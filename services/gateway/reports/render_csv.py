@@ -1,0 +1,179 @@
+"""The monthly report as one flat CSV table (long format): a row per figure.
+
+Columns:
+- section: chat, chatbot, nps, digital_share, pathways (and `report` for the periods row);
+- level: whose figure it is: total, service_area, unit, queue or pathway;
+- service_area_id, unit_id: where it belongs (empty: all, or not in the registry);
+- item: the queue or pathway id; in digital_share the channel of a `contacts_in_channel` row;
+- name: the readable name of the row's entity (or channel);
+- measure: the figure (SPEC §4 names); month, previous_month, year_before: its values (empty
+  where there is no data or the figure is suppressed); target and target_met where one applies.
+Ratios are fractions (0.8 = 80 %), times seconds, booleans true/false.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Iterator, Mapping, Sequence
+from typing import Any
+
+from pydantic import BaseModel
+
+from services.gateway.reports.schemas import (
+    ChatComparison,
+    MonthlyReport,
+    NpsComparison,
+    PathwayComparison,
+    ShareComparison,
+)
+
+COLUMNS = (
+    "section",
+    "level",
+    "service_area_id",
+    "unit_id",
+    "item",
+    "name",
+    "measure",
+    "month",
+    "previous_month",
+    "year_before",
+    "target",
+    "target_met",
+)
+CHAT = (
+    "offered",
+    "answered",
+    "abandoned",
+    "short_abandoned",
+    "transferred_out",
+    "service_level",
+    "asa_seconds",
+    "abandon_rate",
+    "resolved_rate",
+)
+BOT = ("sessions", "resolved", "containment")
+NPS = (
+    "surveys_sent",
+    "delivery_failed",
+    "responses",
+    "promoters",
+    "passives",
+    "detractors",
+    "nps",
+    "ci95_lower",
+    "ci95_upper",
+    "response_rate",
+    "suppressed",
+)
+SHARE = ("contacts", "digital_contacts", "digital_share")
+PATHWAY = (
+    "starts",
+    "completions",
+    "discontinued",
+    "active",
+    "completion_rate",
+    "thumbs_up",
+    "thumbs_down",
+)
+Row = tuple[Any, ...]
+
+
+def cell(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
+
+
+def render(report: MonthlyReport) -> str:
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\r\n")
+    writer.writerow(COLUMNS)
+    for row in rows(report):
+        writer.writerow([cell(v) for v in row])
+    return out.getvalue()
+
+
+def rows(report: MonthlyReport) -> Iterator[Row]:
+    periods = (report.month, report.previous_month, report.year_before)
+    yield ("report", "total", None, None, None, report.title, "period", *periods, None, None)
+    total = report.total
+    where: tuple[Any, ...] = ("total", None, None, None, total.name)
+    if total.chat:
+        yield from _chat("chat", where, total.chat)
+    if total.chatbot:
+        yield from _measures("chatbot", where, BOT, _three(total.chatbot))
+    if total.nps:
+        yield from _nps(where, total.nps)
+    if total.digital_share:
+        yield from _share(where, total.digital_share)
+    if total.pathways:
+        yield from _pathway(where, total.pathways)
+    for area in report.service_areas:
+        where = ("service_area", area.service_area_id, None, None, area.name)
+        if area.chat:
+            yield from _chat("chat", where, area.chat)
+        if area.nps:
+            yield from _nps(where, area.nps)
+        if area.digital_share:
+            yield from _share(where, area.digital_share)
+        for pathway in area.pathways:
+            where = ("pathway", area.service_area_id, None, pathway.pathway_id, pathway.name)
+            yield from _pathway(where, pathway)
+        for unit in area.units:
+            where = ("unit", area.service_area_id, unit.unit_id, None, unit.name)
+            if unit.chat:
+                yield from _chat("chat", where, unit.chat)
+            if unit.nps:
+                yield from _nps(where, unit.nps)
+            if unit.digital_share:
+                yield from _share(where, unit.digital_share)
+            for queue in unit.queues:
+                where = ("queue", area.service_area_id, unit.unit_id, queue.queue_id, queue.name)
+                yield from _chat("chat", where, queue.chat)
+
+
+def _three(comparison: Any) -> tuple[Any, Any, Any]:
+    return comparison.month, comparison.previous_month, comparison.year_before
+
+
+def _measures(
+    section: str,
+    where: tuple[Any, ...],
+    measures: Sequence[str],
+    figures: tuple[BaseModel | None, ...],
+    targets: Mapping[str, tuple[float | None, bool | None]] | None = None,
+) -> Iterator[Row]:
+    for measure in measures:
+        values = [getattr(f, measure) if f is not None else None for f in figures]
+        target, met = (targets or {}).get(measure, (None, None))
+        yield (section, *where, measure, *values, target, met)
+
+
+def _chat(section: str, where: tuple[Any, ...], chat: ChatComparison) -> Iterator[Row]:
+    goal = {"service_level": (chat.service_level_target, chat.service_level_target_met)}
+    yield from _measures(section, where, CHAT, _three(chat), goal)
+
+
+def _nps(where: tuple[Any, ...], nps: NpsComparison) -> Iterator[Row]:
+    goal = {"nps": (nps.target, nps.target_met)}
+    yield from _measures("nps", where, NPS, _three(nps), goal)
+
+
+def _share(where: tuple[Any, ...], share: ShareComparison) -> Iterator[Row]:
+    goal = {"digital_share": (share.target, share.target_met)}
+    figures = _three(share)
+    yield from _measures("digital_share", where, SHARE, figures, goal)
+    channels = sorted({c for f in figures if f is not None for c in f.by_channel})
+    level, area, unit = where[0], where[1], where[2]
+    for channel in channels:
+        values = [f.by_channel.get(channel, 0) if f is not None else None for f in figures]
+        row = (level, area, unit, channel, channel, "contacts_in_channel", *values, None, None)
+        yield ("digital_share", *row)
+
+
+def _pathway(where: tuple[Any, ...], pathway: PathwayComparison) -> Iterator[Row]:
+    yield from _measures("pathways", where, PATHWAY, _three(pathway))
