@@ -35,6 +35,7 @@ def create_app(ctx: GatewayContext) -> FastAPI:
         version="1",
         description="Query API, ingest, wallboard and reports of Kanava (SPEC §7).",
         lifespan=lifespan,
+        responses=errors.ERROR_RESPONSES,
     )
     app.state.context = ctx
     errors.install(app)

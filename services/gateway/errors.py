@@ -8,6 +8,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel
 from starlette.exceptions import HTTPException
 
 log = logging.getLogger(__name__)
@@ -22,6 +23,20 @@ _CODES = {
     422: "invalid_request",
     429: "rate_limited",
     503: "unavailable",
+}
+
+
+class ErrorBody(BaseModel):
+    """Every error answer: a code and what was wrong (a text, or a list of problems)."""
+
+    error: str
+    detail: Any
+
+
+# Documented on every operation, instead of FastAPI's default validation-error schema.
+ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
+    status: {"model": ErrorBody, "description": code.replace("_", " ")}
+    for status, code in _CODES.items()
 }
 
 

@@ -15,6 +15,7 @@ from services.gateway.errors import ApiError
 Granularity = Literal["day", "month", "total"]
 MAX_DAYS = 3 * 366
 DEFAULT_DAYS = 30
+EARLIEST_DAY, LATEST_DAY = date(2000, 1, 1), date(2199, 12, 31)  # events before 2000 are refused
 _ID = r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,199}$"
 
 
@@ -55,6 +56,11 @@ def selection(
     queue_id: Annotated[str | None, Query(pattern=_ID)] = None,
     pathway_id: Annotated[str | None, Query(pattern=_ID)] = None,
 ) -> Selection:
+    for day in (first, last):
+        if day is not None and not EARLIEST_DAY <= day <= LATEST_DAY:
+            raise ApiError(
+                422, "invalid_range", f"days are from {EARLIEST_DAY} to {LATEST_DAY}, not {day}"
+            )
     today = ctx.today()
     last = last or (today if first is None else min(today, first + timedelta(DEFAULT_DAYS - 1)))
     first = first or last - timedelta(days=DEFAULT_DAYS - 1)

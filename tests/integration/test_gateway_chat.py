@@ -122,6 +122,8 @@ async def test_queues_now(engine: AsyncEngine, registry: Path) -> None:
         ("/v1/chat/stats", {"Authorization": "Bearer kanava_nope"}, 401, "unauthorized"),
         ("/v1/chat/stats?from=2025-11-04&to=2025-11-03", "read", 422, "invalid_range"),
         ("/v1/chat/stats?from=2020-01-01&to=2025-11-03", "read", 422, "invalid_range"),
+        ("/v1/chat/stats?to=0001-01-01", "read", 422, "invalid_range"),
+        ("/v1/chat/stats?from=9999-12-31", "read", 422, "invalid_range"),
         ("/v1/chat/stats?granularity=week", "read", 422, "invalid_request"),
         ("/v1/chat/stats?from=yesterday", "read", 422, "invalid_request"),
         ("/v1/chat/stats?queue_id=%00", "read", 422, "invalid_request"),

@@ -38,7 +38,22 @@ class Accepted(BaseModel):
     accepted: int
 
 
-@router.post("/v1/events/{stream}", status_code=202, response_model=Accepted)
+def _json_body(schema: dict[str, Any]) -> dict[str, Any]:
+    """An OpenAPI request body for an endpoint that reads its body itself (size limits)."""
+    return {"requestBody": {"required": True, "content": {"application/json": {"schema": schema}}}}
+
+
+_EVENTS_BODY = _json_body(
+    {
+        "description": "A CloudEvent of the stream (infra/schemas/<topic>.schema.json) or a list",
+        "oneOf": [{"type": "object"}, {"type": "array", "items": {"type": "object"}}],
+    }
+)
+
+
+@router.post(
+    "/v1/events/{stream}", status_code=202, response_model=Accepted, openapi_extra=_EVENTS_BODY
+)
 async def ingest_events(
     ctx: Context,
     who: Ingester,
@@ -73,7 +88,12 @@ class InboundSms(BaseModel):
     message_id: str = Field(min_length=1, max_length=200, pattern=r"^[^\x00-\x1f]+$")
 
 
-@router.post("/v1/sms/inbound", status_code=202, response_model=Accepted)
+@router.post(
+    "/v1/sms/inbound",
+    status_code=202,
+    response_model=Accepted,
+    openapi_extra=_json_body(InboundSms.model_json_schema(by_alias=True)),
+)
 async def inbound_sms(
     ctx: Context,
     request: Request,
