@@ -38,6 +38,7 @@ class Settings(BaseSettings):
     contact_metrics_metrics_port: int = 9104
     grafana_url: str | None = None
     grafana_token: SecretStr | None = None
+    grafana_snapshot_expires_seconds: int = Field(default=0, ge=0, description="0: never")
 
     data_dir: Path = PROJECT_ROOT / ".kanava"
     dev_broker_port: int = 9092

@@ -7,12 +7,14 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Path, Query
 from fastapi.responses import Response
+from pydantic import BaseModel
 
 from services.gateway.auth.dependencies import Reader
 from services.gateway.context import GatewayContext, context
 from services.gateway.errors import ApiError
 from services.gateway.reports import formats
 from services.gateway.reports.formats import Format
+from services.gateway.reports.grafana import GrafanaUnavailable, post_snapshot
 from services.gateway.reports.render_pdf import PdfUnavailable
 from services.gateway.reports.schemas import MonthlyReport
 from services.gateway.reports.service import MONTH_PATTERN, Month, build_report
@@ -58,3 +60,32 @@ async def monthly_report(
         media_type=media_type,
         headers={"Content-Disposition": f'{disposition}; filename="{filename}"'},
     )
+
+
+class Snapshot(BaseModel):
+    url: str
+    key: str
+    delete_url: str
+
+
+@router.post("/monthly/{month}/grafana-snapshot", response_model=Snapshot)
+async def grafana_snapshot(
+    ctx: Context,
+    who: Reader,
+    month: Annotated[str, Path(pattern=MONTH_PATTERN, description="YYYY-MM", examples=["2025-10"])],
+) -> Snapshot:
+    """The month's report as a Grafana snapshot of the "Monthly report" dashboard, its panels
+    carrying the figures (KANAVA_GRAFANA_URL, KANAVA_GRAFANA_TOKEN)."""
+    url, token = ctx.settings.grafana_url, ctx.settings.grafana_token
+    if not url or token is None:
+        detail = "set KANAVA_GRAFANA_URL and KANAVA_GRAFANA_TOKEN (a service-account token)"
+        raise ApiError(503, "grafana_not_configured", detail)
+    report = await build_report(ctx, who, Month.parse(month))
+    expires = ctx.settings.grafana_snapshot_expires_seconds
+    try:
+        answer = await asyncio.to_thread(
+            post_snapshot, url, token.get_secret_value(), report, expires
+        )
+    except GrafanaUnavailable as exc:
+        raise ApiError(502, "grafana_error", str(exc)) from None
+    return Snapshot(url=answer["url"], key=answer["key"], delete_url=answer["deleteUrl"])
