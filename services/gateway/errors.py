@@ -22,6 +22,7 @@ _CODES = {
     415: "unsupported_media_type",
     422: "invalid_request",
     429: "rate_limited",
+    502: "upstream_error",
     503: "unavailable",
 }
 

@@ -1,5 +1,5 @@
 """The gateway fuzzed from its own OpenAPI (schemathesis): whatever the input, never a 500,
-and every answer that is not an error matches the documented schema."""
+and every answer matches the documented schema (errors included)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 import schemathesis
 from hypothesis import HealthCheck, given, settings
-from schemathesis.checks import not_a_server_error, response_schema_conformance
+from schemathesis.checks import response_schema_conformance
 from schemathesis.core.result import Ok
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from sqlalchemy.pool import NullPool
@@ -44,6 +44,8 @@ def fuzz(operation: Any, headers: dict[str, str]) -> None:
     @settings(max_examples=40, deadline=None, suppress_health_check=list(HealthCheck))
     def check(case: Any) -> None:
         response = case.call(headers=headers)
-        case.validate_response(response, checks=[not_a_server_error, response_schema_conformance])
+        # 502/503 are the documented answers when Kafka or Grafana is not there; never a 500
+        assert response.status_code != 500, response.text
+        case.validate_response(response, checks=[response_schema_conformance])
 
     check()

@@ -104,7 +104,7 @@ async def test_the_snapshot_carries_the_months_figures(
     (sent,) = FakeGrafana.received
     dashboard = sent["dashboard"]
     assert dashboard["uid"] == "kanava-monthly-report"
-    assert sent["expires"] == 0
+    assert "expires" not in sent  # never expires (KANAVA_GRAFANA_SNAPSHOT_EXPIRES_SECONDS=0)
     panels = {panel["title"]: panel["snapshotData"][0] for panel in dashboard["panels"]}
     level = {f["name"]: f["values"] for f in panels["Chat service level by month"]["fields"]}
     assert level["chat_service_level"] == [p["chat_service_level"] for p in report["trend"]]
