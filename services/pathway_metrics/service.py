@@ -86,19 +86,19 @@ class PathwayMetrics:
 
 
 def to_fact(event: Any) -> PathwayFact:
-    data = event.data.__dict__  # plain dict reads: the event types have different fields
-    return PathwayFact(
-        event_id=event.id,
-        type=event.type,
-        time=event.time,
-        pathway_id=data.get("pathway_id"),
-        kind=data.get("pathway_kind"),
-        platform=data.get("platform"),
-        service_area=data.get("service_area"),
-        unit_id=data.get("unit_id"),
-        start_mode=data.get("start_mode"),
-        authenticated=data.get("authenticated"),
-        task=data.get("task"),
-        reason=data.get("reason"),
-        thumb=data.get("thumb"),
+    get = event.data.__dict__.get  # plain dict reads: the event types have different fields
+    return PathwayFact(  # in field order: positional arguments cost half of keywords
+        event.id,
+        event.type,
+        event.time,
+        get("pathway_id"),
+        get("pathway_kind"),
+        get("platform"),
+        get("service_area"),
+        get("unit_id"),
+        get("start_mode"),
+        get("authenticated"),
+        get("task"),
+        get("reason"),
+        get("thumb"),
     )
