@@ -36,6 +36,8 @@ class Settings(BaseSettings):
     pathway_metrics_metrics_port: int = 9102
     feedback_ingest_metrics_port: int = 9103
     contact_metrics_metrics_port: int = 9104
+    prometheus_port: int = Field(default=9090, description="the dev stack's Prometheus")
+    alertmanager_port: int = Field(default=9093, description="the dev stack's Alertmanager")
     grafana_url: str | None = None
     grafana_token: SecretStr | None = None
     grafana_snapshot_expires_seconds: int = Field(default=0, ge=0, description="0: never")

@@ -20,6 +20,7 @@ from services.common.settings import Settings, get_settings
 from services.common.topics import ensure_topics
 from services.devstack.broker import start_tansu
 from services.devstack.children import Child, stop_all
+from services.devstack.monitoring import Monitoring
 from services.devstack.postgres import EmbeddedPostgres
 from services.gateway.auth import repository as tokens
 from services.gateway.auth.tokens import new_token
@@ -146,10 +147,13 @@ class DevStack:
         self.broker: Child | None = None
         self.database_url = settings.database_url or ""
         self.dev_token = ""
+        self.monitoring = Monitoring.installed(settings)
+        self.monitors: list[Child] = []
 
     def check_ports(self) -> None:
         ports = [(self.settings.metrics_port(s.name), s.name) for s in SERVICES]
         ports.append((self.settings.gateway_port, "gateway"))
+        ports += self.monitoring.ports()
         if not self.settings.kafka_bootstrap:
             ports.insert(0, (self.settings.dev_broker_port, "Kafka broker"))
         for port, what in ports:
@@ -212,6 +216,15 @@ class DevStack:
             )
         for child in self.children:
             child.start(env)
+        self._start_monitoring()
+
+    def _start_monitoring(self) -> None:
+        try:
+            self.monitoring.start()
+        except RuntimeError as exc:
+            raise StackError(str(exc)) from None
+        finally:
+            self.monitors = [Child(name, [], process) for name, process in self.monitoring.started]
 
     def print_urls(self, args: argparse.Namespace) -> None:
         s = self.settings
@@ -230,6 +243,7 @@ class DevStack:
         lines += [
             f"  gateway          {gateway}/docs (API), {gateway}/ (wallboard)",
             f"  dev token        {self.dev_token} (read, ingest; `kanava token` manages tokens)",
+            *self.monitoring.lines(),
         ]
         if args.simulate:
             lines.append(
@@ -242,13 +256,14 @@ class DevStack:
     def supervise(self, stopping: threading.Event) -> None:
         reported: set[str] = set()
         while not stopping.wait(0.5):
-            for child in [*self.children, *([self.broker] if self.broker else [])]:
+            for child in [*self.children, *self.monitors, *([self.broker] if self.broker else [])]:
                 code = child.exited()
                 if code is not None and child.name not in reported:
                     reported.add(child.name)
                     print(f"kanava up: {child.name} exited with code {code}", file=sys.stderr)
 
     def stop(self) -> None:
+        stop_all(self.monitors)
         stop_all(self.children)
         if self.broker:
             stop_all([self.broker], grace=5)

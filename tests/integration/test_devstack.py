@@ -28,6 +28,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from services.common.db import MIGRATIONS
 from services.common.events import CHAT
 from services.common.topics import topic_names
+from services.devstack.monitoring import CONSUMERS
 from tests.support.harness import wait_consumed
 from tests.support.infra import free_port, project_root
 
@@ -44,6 +45,8 @@ def up_env(tmp_path: Path) -> dict[str, str]:
         "KANAVA_CONTACT_METRICS_METRICS_PORT": str(free_port()),
         "KANAVA_PATHWAY_METRICS_METRICS_PORT": str(free_port()),
         "KANAVA_GATEWAY_PORT": str(free_port()),
+        "KANAVA_PROMETHEUS_PORT": str(free_port()),
+        "KANAVA_ALERTMANAGER_PORT": str(free_port()),
     }
 
 
@@ -146,6 +149,17 @@ def test_up_starts_the_stack_and_sigterm_leaves_nothing_behind(
     queues = get_when_up(f"{gateway}/v1/chat/queues", f"Bearer {token.group(1)}")
     assert queues.status_code == 200
     assert {q["queue_id"] for q in queues.json()["queues"]} >= {"terveysasema-chat"}
+    prometheus = f"http://127.0.0.1:{up_env['KANAVA_PROMETHEUS_PORT']}"
+    assert f"Prometheus       {prometheus}" in output
+    assert httpx.get(f"{prometheus}/-/ready").status_code == 200
+    scraped = httpx.get(f"{prometheus}/api/v1/targets").json()["data"]["activeTargets"]
+    ports = {f"kanava-{s}": up_env[f"KANAVA_{s.upper()}_METRICS_PORT"] for s in CONSUMERS}
+    ports["kanava-gateway"] = up_env["KANAVA_GATEWAY_PORT"]
+    assert {(t["labels"]["job"], t["scrapeUrl"]) for t in scraped} == {
+        (job, f"http://127.0.0.1:{port}/metrics") for job, port in ports.items()
+    }
+    alertmanager = f"http://127.0.0.1:{up_env['KANAVA_ALERTMANAGER_PORT']}"
+    assert httpx.get(f"{alertmanager}/-/ready").status_code == 200
     started = started_processes(launcher.pid, pgdata)
     assert len(started) >= 8, "broker, postgres, simulator, gateway and four services at least"
     launcher.send_signal(signal.SIGTERM)
