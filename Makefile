@@ -6,7 +6,8 @@ TOOLS := .kanava/tools
 UV := $(TOOLS)/bin/uv
 VENV := .venv
 
-.PHONY: up test lint typecheck pytest system-packages schemas bench-chat bench-feedback
+.PHONY: up test lint typecheck pytest system-packages schemas bench-chat bench-feedback bench-pathway \
+	bench-contact
 
 $(UV):
 	$(PYTHON) -m venv $(TOOLS)
@@ -62,3 +63,9 @@ bench-chat: $(VENV)/.synced
 
 bench-feedback: $(VENV)/.synced
 	$(VENV)/bin/python -m bench.feedback_ingest
+
+bench-pathway: $(VENV)/.synced
+	$(VENV)/bin/python -m bench.pathway_metrics
+
+bench-contact: $(VENV)/.synced
+	$(VENV)/bin/python -m bench.contact_metrics

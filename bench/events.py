@@ -1,8 +1,9 @@
-"""Chat events for the benchmark, already encoded as Kafka (key, value) pairs.
+"""Events for the benchmarks, already encoded as Kafka (key, value) pairs, and the chat ones.
 
-The backlog is the simulator's demo county, several times over: each seed is another
-simulated county of the same registry, its contact and agent ids prefixed with the seed so
-no two seeds share a contact, all seeds merged in time order like one bigger county.
+A backlog is the simulator's demo county over some days, several times over if need be: each
+seed is another simulated county of the same registry, its people renamed per seed so no two
+seeds share one (chat: contact and agent ids prefixed with the seed), all seeds merged in
+time order like one bigger county.
 """
 
 from __future__ import annotations
@@ -11,19 +12,23 @@ import heapq
 import json
 import random
 import uuid
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
 from services.chat_metrics.queues import QueueRules
-from services.common.events import Envelope
+from services.common.events import Envelope, Stream
+from services.common.producer import encode
 from services.common.registry import Registry
 from services.simulator.chat import simulate_chat
 
 Message = tuple[bytes, bytes]
 """(key, value) of one Kafka message."""
+Timed = tuple[datetime, Message]
+Simulate = Callable[[int, datetime, datetime], Iterable[Timed]]
+"""(seed, start, end) -> the seed's events with start <= time < end, in time order."""
 SOURCE = "bench/chat_metrics"
 
 
@@ -36,28 +41,53 @@ class Backlog:
     end: datetime
 
 
-def backlog(registry: Registry, tz: ZoneInfo, at_least: int, days: int, end: datetime) -> Backlog:
+class LiveEvents(Protocol):
+    """New events at a steady pace, for the freshness measurement."""
+
+    def plan(self) -> Iterator[tuple[str, int]]:
+        """(event type, number of its subject), endlessly."""
+
+    def message(self, kind: str, number: int, at: datetime) -> Message:
+        """The event, timed `at`, with a fresh id."""
+
+
+def backlog(simulate: Simulate, at_least: int, days: int, end: datetime) -> Backlog:
     """Simulated days before `end` (a local midnight), seed after seed until `at_least`."""
     start = end - timedelta(days=days)
-    seeds: list[list[tuple[datetime, Message]]] = []
+    seeds: list[list[Timed]] = []
     while sum(len(s) for s in seeds) < at_least:
-        seed = len(seeds) + 1
-        seeds.append([_renamed(e, seed) for e in simulate_chat(registry, start, end, seed, tz)])
+        seeds.append(list(simulate(len(seeds) + 1, start, end)))
         if not seeds[-1]:
-            raise ValueError(f"no chat events between {start} and {end}")
+            raise ValueError(f"no events between {start} and {end}")
     merged = [message for _, message in heapq.merge(*seeds, key=lambda item: item[0])]
     _check_unique_ids(merged)
     return Backlog(merged, len(seeds), days, start, end)
 
 
-def _renamed(event: Envelope, seed: int) -> tuple[datetime, Message]:
+def chat_backlog(
+    registry: Registry, tz: ZoneInfo, at_least: int, days: int, end: datetime
+) -> Backlog:
+    """`simulate_chat` of the registry, its contact and agent ids prefixed per seed."""
+
+    def simulate(seed: int, start: datetime, end: datetime) -> Iterator[Timed]:
+        return (_renamed(e, seed) for e in simulate_chat(registry, start, end, seed, tz))
+
+    return backlog(simulate, at_least, days, end)
+
+
+def encoded(stream: Stream, event: Envelope) -> Timed:
+    """An event as the simulator's producer sends it (keyed as SPEC §3 says), with its time."""
+    return event.time, (stream.key(event), encode(event))
+
+
+def _renamed(event: Envelope, seed: int) -> Timed:
     body = event.model_dump(mode="json", exclude_none=True)
     data: dict[str, Any] = body["data"]
     for field, prefix in (("contact_id", "c"), ("agent_id", "a")):
         if field in data:
             data[field] = f"{prefix}{seed}-{data[field].split('-', 1)[1]}"
     key = data.get("contact_id") or data["agent_id"]
-    return event.time, (key.encode(), _dumps(body))
+    return event.time, (key.encode(), dumps(body))
 
 
 def _check_unique_ids(messages: Sequence[Message]) -> None:
@@ -66,21 +96,26 @@ def _check_unique_ids(messages: Sequence[Message]) -> None:
         raise ValueError(f"{len(messages) - len(ids)} duplicate event ids in the backlog")
 
 
-def _dumps(body: dict[str, Any]) -> bytes:
+def dumps(body: dict[str, Any]) -> bytes:
     return json.dumps(body, separators=(",", ":")).encode()
+
+
+def own_message(source: str, kind: str, key: str, at: datetime, data: dict[str, Any]) -> Message:
+    """One event of a benchmark's own, with a fresh id, keyed by `key`."""
+    body = {
+        "specversion": "1.0",
+        "id": str(uuid.uuid4()),
+        "source": source,
+        "type": kind,
+        "time": at.isoformat(),
+        "data": data,
+    }
+    return key.encode(), dumps(body)
 
 
 def chat_message(kind: str, contact: str, at: datetime, data: dict[str, Any]) -> Message:
     """One chat event of the benchmark's own, with a fresh id."""
-    body = {
-        "specversion": "1.0",
-        "id": str(uuid.uuid4()),
-        "source": SOURCE,
-        "type": kind,
-        "time": at.isoformat(),
-        "data": {"contact_id": contact, **data},
-    }
-    return contact.encode(), _dumps(body)
+    return own_message(SOURCE, kind, contact, at, {"contact_id": contact, **data})
 
 
 @dataclass(frozen=True)

@@ -1,5 +1,5 @@
-"""What the benchmark starts and always stops: a Tansu broker on a free port, an embedded
-PostgreSQL in a temporary folder, and the chat_metrics service process."""
+"""What a benchmark starts and always stops: a Tansu broker on a free port, an embedded
+PostgreSQL in a temporary folder, and the consumer service process under test."""
 
 from __future__ import annotations
 
@@ -118,29 +118,33 @@ def _py_spy(pid: int, out: Path, logs: Path) -> subprocess.Popen[bytes]:
 
 
 class ServiceProcess:
-    """`python -m services.chat_metrics` against the benchmark's broker and database,
-    optionally under cProfile (the profile is written when the process exits) or sampled
-    by py-spy."""
+    """`python -m services.<name>` (a consumer service whose consumer group is `name`,
+    reading `topic`) against the benchmark's broker and database, optionally under cProfile
+    (the profile is written when the process exits) or sampled by py-spy."""
 
     def __init__(
         self,
         infra: Infra,
+        name: str,
+        topic: str,
         batch: int | None = None,
         profile: Path | None = None,
         py_spy: Path | None = None,
     ) -> None:
+        self.name = name
+        self.topic = topic
         self.port = free_port()
         self.py_spy = py_spy
         self.sampler: subprocess.Popen[bytes] | None = None
-        self.log_file = infra.workdir / "chat_metrics.log"
+        self.log_file = infra.workdir / f"{name}.log"
         self.profile = profile
-        module = ["-m", "services.chat_metrics"]
+        module = ["-m", f"services.{name}"]
         prefix = ["-m", "cProfile", "-o", str(profile)] if profile else []
         self.argv = [sys.executable, *prefix, *module]
         self.env = os.environ | {
             "KANAVA_KAFKA_BOOTSTRAP": infra.bootstrap,
             "KANAVA_DATABASE_URL": infra.database_url,
-            "KANAVA_CHAT_METRICS_METRICS_PORT": str(self.port),
+            f"KANAVA_{name.upper()}_METRICS_PORT": str(self.port),
             "KANAVA_REGISTRY_FILE": str(DEMO_REGISTRY),
             "KANAVA_LOG_LEVEL": "WARNING",
         }
@@ -148,6 +152,8 @@ class ServiceProcess:
             self.env["KANAVA_BATCH_MAX_RECORDS"] = str(batch)
         self.process: subprocess.Popen[bytes] | None = None
         self.started_at = 0.0
+        self.exit_code: int | None = None
+        """Once stopped: how the process ended (None if it never started)."""
 
     def start(self) -> None:
         with self.log_file.open("ab") as log:
@@ -173,12 +179,14 @@ class ServiceProcess:
 
     def stop(self, grace: float = 30.0) -> int | None:
         self.stop_sampling()
-        return None if self.process is None else stop_process(self.process, grace)
+        if self.process is not None:
+            self.exit_code = stop_process(self.process, grace)
+        return self.exit_code
 
     def check_alive(self) -> None:
         if self.process is None or self.process.poll() is not None:
             tail = self.log_file.read_text(errors="replace")[-3000:]
-            raise RuntimeError(f"chat_metrics is not running; its log ends with:\n{tail}")
+            raise RuntimeError(f"{self.name} is not running; its log ends with:\n{tail}")
 
     @property
     def _ps(self) -> psutil.Process:

@@ -1,5 +1,5 @@
 """The measurements against the running service: backlog throughput, freshness at a steady
-rate, memory with many waiting clients."""
+rate, memory with many waiting clients. The service's consumer group is its name."""
 
 from __future__ import annotations
 
@@ -18,20 +18,21 @@ import httpx
 import psutil
 from aiokafka import AIOKafkaProducer
 
-from bench.events import LiveContacts, Message
+from bench.events import Backlog, LiveEvents, Message
 from bench.infra import Infra, ServiceProcess, cpu_used
+from bench.naive import NaiveResult
 from bench.promtext import delta, gauge_sum, histogram_buckets, percentile, quantile
-from services.common.events import CHAT
 from services.common.producer import new_producer
 
-GROUP = "chat_metrics"
 _SUM = "SELECT coalesce(sum(next_offset), 0) FROM consumer_offsets WHERE consumer_group = $1"
 _BY_PARTITION = "SELECT partition, next_offset FROM consumer_offsets WHERE consumer_group = $1"
 Offsets = dict[int, int]
-"""Next offset per partition of chat.events."""
+"""Next offset per partition of the service's topic."""
 
 
-async def produce(bootstrap: str, messages: Sequence[Message], chunk: int = 20_000) -> Offsets:
+async def produce(
+    bootstrap: str, topic: str, messages: Sequence[Message], chunk: int = 20_000
+) -> Offsets:
     """Send everything, batched, and wait for every ack; the end offsets it reached."""
     producer = new_producer(bootstrap)
     await producer.start()
@@ -39,7 +40,7 @@ async def produce(bootstrap: str, messages: Sequence[Message], chunk: int = 20_0
     try:
         for first in range(0, len(messages), chunk):
             futures = [
-                await producer.send(CHAT.topic, value=value, key=key)
+                await producer.send(topic, value=value, key=key)
                 for key, value in messages[first : first + chunk]
             ]
             for metadata in await asyncio.gather(*futures):
@@ -49,12 +50,12 @@ async def produce(bootstrap: str, messages: Sequence[Message], chunk: int = 20_0
     return ends
 
 
-async def committed_sum(db: asyncpg.Connection) -> int:
-    return int(await db.fetchval(_SUM, GROUP))
+async def committed_sum(db: asyncpg.Connection, group: str) -> int:
+    return int(await db.fetchval(_SUM, group))
 
 
-async def committed_offsets(db: asyncpg.Connection) -> Offsets:
-    return {row["partition"]: row["next_offset"] for row in await db.fetch(_BY_PARTITION, GROUP)}
+async def committed_offsets(db: asyncpg.Connection, group: str) -> Offsets:
+    return {row["partition"]: row["next_offset"] for row in await db.fetch(_BY_PARTITION, group)}
 
 
 async def wait_offsets(
@@ -63,7 +64,7 @@ async def wait_offsets(
     """Wait until every partition committed up to `ends`; when it was (monotonic)."""
     deadline = time.monotonic() + within
     while True:
-        done = await committed_offsets(db)
+        done = await committed_offsets(db, service.name)
         if all(done.get(p, 0) >= o for p, o in ends.items()):
             return time.monotonic()
         service.check_alive()
@@ -107,6 +108,27 @@ class Throughput:
         return (self.events - self.first_batch) / (self.total_s - self.first_commit_s)
 
 
+@dataclass(frozen=True)
+class BacklogRun:
+    throughput: Throughput
+    outcomes: dict[str, float]
+    """`kanava_consumer_events_total` by outcome."""
+    batches: tuple[float, float]
+    """Sum of batch seconds and number of batches, after the backlog."""
+
+
+@dataclass(frozen=True)
+class Measured:
+    """What every service benchmark measures: the backlog consumed, the naive consumer on
+    it, freshness at a steady rate, and how the service ended."""
+
+    backlog: Backlog
+    run: BacklogRun
+    naive: NaiveResult
+    freshness: Freshness
+    exit_code: int | None
+
+
 async def measure_throughput(
     infra: Infra,
     service: ServiceProcess,
@@ -121,7 +143,7 @@ async def measure_throughput(
     first: tuple[float, int, float] | None = None
     while True:
         tick = time.monotonic()
-        done = await committed_sum(db)
+        done = await committed_sum(db, service.name)
         now = time.monotonic()
         if done > 0 and first is None:
             first = (now, done, service.cpu_seconds())
@@ -195,11 +217,11 @@ class Freshness:
 
 
 async def poll_offsets(
-    db: asyncpg.Connection, log: OffsetLog, stop: asyncio.Event, every: float
+    db: asyncpg.Connection, group: str, log: OffsetLog, stop: asyncio.Event, every: float
 ) -> None:
     while not stop.is_set():
         tick = time.monotonic()
-        offsets = await committed_offsets(db)
+        offsets = await committed_offsets(db, group)
         log.record(offsets, time.monotonic())
         await asyncio.sleep(max(0.0, every - (time.monotonic() - tick)))
 
@@ -208,17 +230,17 @@ async def measure_freshness(
     service: ServiceProcess,
     db: asyncpg.Connection,
     bootstrap: str,
-    contacts: LiveContacts,
+    live: LiveEvents,
     rate: float,
     seconds: float,
 ) -> Freshness:
     before = await scrape(service)
     log, stop = OffsetLog(), asyncio.Event()
-    poller = asyncio.create_task(poll_offsets(db, log, stop, 0.02))
+    poller = asyncio.create_task(poll_offsets(db, service.name, log, stop, 0.02))
     acks: list[tuple[int, int, float]] = []
     try:
         started = time.monotonic()
-        ends = await pace(bootstrap, contacts, rate, seconds, acks)
+        ends = await pace(bootstrap, service.topic, live, rate, seconds, acks)
         send_seconds = time.monotonic() - started
         deadline = time.monotonic() + 120
         while not log.reached(ends):
@@ -230,13 +252,18 @@ async def measure_freshness(
         stop.set()
         await poller
     after = await scrape(service)
-    return _freshness(before, after, log, acks, send_seconds)
+    return _freshness(service.name, before, after, log, acks, send_seconds)
 
 
 def _freshness(
-    before: str, after: str, log: OffsetLog, acks: list[tuple[int, int, float]], seconds: float
+    group: str,
+    before: str,
+    after: str,
+    log: OffsetLog,
+    acks: list[tuple[int, int, float]],
+    seconds: float,
 ) -> Freshness:
-    name, labels = "kanava_event_freshness_seconds", {"service": GROUP}
+    name, labels = "kanava_event_freshness_seconds", {"service": group}
     buckets = delta(histogram_buckets(after, name, labels), histogram_buckets(before, name, labels))
     latencies = [
         at - acked
@@ -258,7 +285,8 @@ def _freshness(
 
 async def pace(
     bootstrap: str,
-    contacts: LiveContacts,
+    topic: str,
+    live: LiveEvents,
     rate: float,
     seconds: float,
     acks: list[tuple[int, int, float]],
@@ -269,14 +297,15 @@ async def pace(
     producer = new_producer(bootstrap)
     await producer.start()
     try:
-        plan, total, sent = contacts.plan(), round(rate * seconds), 0
+        plan, total, sent = live.plan(), round(rate * seconds), 0
         futures: list[asyncio.Future[Any]] = []
         started = time.monotonic()
         while sent < total:
             due = min(total, int((time.monotonic() - started) * rate) + 1)
             now = datetime.now(UTC)
             for kind, number in islice(plan, due - sent):
-                futures.append(await _send(producer, contacts.message(kind, number, now), acks))
+                message = live.message(kind, number, now)
+                futures.append(await _send(producer, topic, message, acks))
             sent = due
             await asyncio.sleep(tick - (time.monotonic() - started) % tick)
         results = await asyncio.gather(*futures)
@@ -289,10 +318,10 @@ async def pace(
 
 
 async def _send(
-    producer: AIOKafkaProducer, message: Message, acks: list[tuple[int, int, float]]
+    producer: AIOKafkaProducer, topic: str, message: Message, acks: list[tuple[int, int, float]]
 ) -> asyncio.Future[Any]:
     key, value = message
-    future: asyncio.Future[Any] = await producer.send(CHAT.topic, value=value, key=key)
+    future: asyncio.Future[Any] = await producer.send(topic, value=value, key=key)
     future.add_done_callback(partial(_acked, acks))
     return future
 
@@ -321,7 +350,7 @@ async def measure_memory(
 ) -> Memory:
     rss_before = service.rss_bytes()
     started = time.monotonic()
-    ends = await produce(bootstrap, messages)
+    ends = await produce(bootstrap, service.topic, messages)
     done = await wait_offsets(db, service, ends, within=600)
     waiting = gauge_sum(await scrape(service), "kanava_chat_waiting")
     return Memory(

@@ -19,14 +19,17 @@ class Base(DeclarativeBase):
     pass
 
 
-class ChatEventRow(Base):
-    __tablename__ = "bench_naive_chat_events"
+class EventRow(Base):
+    """An event's id, type and time and two of its data fields (chat: contact_id and
+    queue_id; feedback: recipient and survey_id)."""
+
+    __tablename__ = "bench_naive_events"
 
     event_id: Mapped[str] = mapped_column(String, primary_key=True)
     type: Mapped[str] = mapped_column(String)
     time: Mapped[datetime] = mapped_column(DateTime(timezone=True))
-    contact_id: Mapped[str | None] = mapped_column(String, nullable=True)
-    queue_id: Mapped[str | None] = mapped_column(String, nullable=True)
+    data_1: Mapped[str | None] = mapped_column(String, nullable=True)
+    data_2: Mapped[str | None] = mapped_column(String, nullable=True)
 
 
 @dataclass(frozen=True)
@@ -42,10 +45,16 @@ class NaiveResult:
 
 
 async def run_naive(
-    bootstrap: str, database_url: str, topic: str, limit: int, max_seconds: float
+    bootstrap: str,
+    database_url: str,
+    topic: str,
+    fields: tuple[str, str],
+    limit: int,
+    max_seconds: float,
 ) -> NaiveResult:
     """Consume up to `limit` events from the beginning of `topic` (own group), at most
-    `max_seconds` after the first event; timed from the first event to the last commit."""
+    `max_seconds` after the first event, storing the two data `fields` of each; timed from
+    the first event to the last commit."""
     engine = create_async_engine(database_url)
     async with engine.begin() as conn:
         await conn.run_sync(Base.metadata.create_all)
@@ -61,7 +70,7 @@ async def run_naive(
     await consumer.start()
     try:
         async with asyncio.timeout(max_seconds + 60), sessions() as session:
-            return await _consume(consumer, session, limit, max_seconds, started)
+            return await _consume(consumer, session, fields, limit, max_seconds, started)
     finally:
         await consumer.stop()
         await engine.dispose()
@@ -70,6 +79,7 @@ async def run_naive(
 async def _consume(
     consumer: AIOKafkaConsumer,
     session: AsyncSession,
+    fields: tuple[str, str],
     limit: int,
     max_seconds: float,
     started: float,
@@ -81,12 +91,12 @@ async def _consume(
         event = json.loads(message.value)
         data = event["data"]
         session.add(
-            ChatEventRow(
+            EventRow(
                 event_id=event["id"],
                 type=event["type"],
                 time=datetime.fromisoformat(event["time"]),
-                contact_id=data.get("contact_id"),
-                queue_id=data.get("queue_id"),
+                data_1=data.get(fields[0]),
+                data_2=data.get(fields[1]),
             )
         )
         await session.commit()

@@ -43,6 +43,9 @@ DELIVERY_FAILED = "survey.delivery_failed"
 ANSWERED = "survey.answered"
 SMS_RECEIVED = "sms.received"
 _ORDER = {SENT: 0, DELIVERY_FAILED: 1, ANSWERED: 2, SMS_RECEIVED: 3}
+_SENT, _FAILED, _ANSWERED, _SMS = (
+    _ORDER[t] for t in (SENT, DELIVERY_FAILED, ANSWERED, SMS_RECEIVED)
+)
 DEFAULT_WINDOW = timedelta(days=7)
 
 
@@ -68,16 +71,38 @@ class FeedbackFact:
 
 def sms_fact(event_id: str, time: datetime, text: str, message_id: str | None) -> FeedbackFact:
     """An ``sms.received`` as stored: read from the text as sent, then redacted."""
-    reply = read_reply(text)
-    comment = None if reply.comment is None else _redacted(reply.comment)
+    read = _READ.get(text)
+    if read is None:
+        read = _read_sms(text)
+    stored, reply = read
     return FeedbackFact(
-        event_id,
-        SMS_RECEIVED,
-        time,
-        text=_redacted(text),
-        reply=Reply(reply.outcome, reply.score, comment, reply.note),
-        message_id=message_id,
+        event_id, SMS_RECEIVED, time, text=stored, reply=reply, message_id=message_id
     )
+
+
+_READ: dict[str, tuple[str, Reply]] = {}
+"""Readings of SMS texts that hold nothing but what was read from them (a score, an opt-out
+word, an out-of-range or ambiguous number): most replies are a few such texts (``9``,
+``10!``, ``STOP``), and reading is the costliest part of an SMS. A text with a comment or
+anything to redact is never kept, nor a long one, nor more than `_READ_MAX`."""
+_READ_MAX = 10_000
+_READ_LONGEST = 40
+
+
+def _read_sms(text: str) -> tuple[str, Reply]:
+    """(redacted text, reading with its comment redacted); kept in `_READ` where safe."""
+    reply = read_reply(text)
+    redacted = redact(text.strip())
+    comment = None if reply.comment is None else _redacted(reply.comment)
+    read = redacted.text, Reply(reply.outcome, reply.score, comment, reply.note)
+    if (
+        reply.comment is None
+        and not any(redacted.counts.values())
+        and len(text) <= _READ_LONGEST
+        and len(_READ) < _READ_MAX
+    ):
+        _READ[text] = read
+    return read
 
 
 def answered_fact(
@@ -189,31 +214,41 @@ class _Survey:
 
 def derive(facts: Iterable[FeedbackFact], window: timedelta = DEFAULT_WINDOW) -> Outcome:
     """What the recipient's feedback facts mean; see the module docstring for the rules."""
-    unique = {fact.event_id: fact for fact in facts}.values()
-    for fact in unique:
-        if fact.type not in _ORDER:
+    if isinstance(facts, list | tuple) and len(facts) == 1 and facts[0].type == SENT:
+        return _sent_only(facts[0])  # the most common case by far: a survey just sent
+    ordered: list[tuple[datetime, int, str, FeedbackFact]] = []
+    for fact in {fact.event_id: fact for fact in facts}.values():
+        order = _ORDER.get(fact.type)
+        if order is None:
             raise ValueError(f"not a feedback fact type: {fact.type!r}")
-    ordered = sorted(unique, key=lambda f: (f.time, _ORDER[f.type], f.event_id))
+        ordered.append((fact.time, order, fact.event_id, fact))
+    ordered.sort()  # event ids are unique: facts themselves are never compared
     surveys: dict[str, _Survey] = {}
-    for fact in ordered:
-        if fact.type == SENT and fact.survey_id is not None and fact.survey_id not in surveys:
-            surveys[fact.survey_id] = _Survey(fact)
+    failed: list[str | None] = []
+    for _, order, _, fact in ordered:
+        if order == _SENT:
+            if fact.survey_id is not None and fact.survey_id not in surveys:
+                surveys[fact.survey_id] = _Survey(fact)
+        elif order == _FAILED:
+            failed.append(fact.survey_id)
     # delivery failures are known up front: a failed survey is never matched by an SMS
-    for fact in ordered:
-        if fact.type == DELIVERY_FAILED and fact.survey_id in surveys:
-            surveys[fact.survey_id].delivered = False
+    for survey_id in failed:
+        if survey_id in surveys:
+            surveys[survey_id].delivered = False
 
     replies: list[ReplyResult] = []
     orphans: list[FeedbackFact] = []
     opted_out_at: datetime | None = None
     messages: set[str] = set()
-    for fact in ordered:
-        if fact.type in (DELIVERY_FAILED, ANSWERED) and fact.survey_id not in surveys:
+    for _, order, _, fact in ordered:
+        if order == _SENT:
+            continue
+        if order != _SMS and fact.survey_id not in surveys:
             orphans.append(fact)
-        elif fact.type == ANSWERED:
+        elif order == _ANSWERED:
             assert fact.survey_id is not None
             _answered(surveys[fact.survey_id], fact)
-        elif fact.type == SMS_RECEIVED:
+        elif order == _SMS:
             if fact.message_id is not None:
                 if fact.message_id in messages:
                     continue
@@ -223,14 +258,22 @@ def derive(facts: Iterable[FeedbackFact], window: timedelta = DEFAULT_WINDOW) ->
             if reply.outcome == "opt_out" and opted_out_at is None:
                 opted_out_at = fact.time
 
-    frozen = sorted((s.freeze() for s in surveys.values()), key=lambda s: (s.sent_at, s.survey_id))
+    frozen = [s.freeze() for s in surveys.values()]
+    if len(frozen) > 1:
+        frozen.sort(key=lambda s: (s.sent_at, s.survey_id))
     return Outcome(
         surveys=tuple(frozen),
         replies=tuple(replies),
         opted_out_at=opted_out_at,
-        unmatched=tuple(r for r in replies if r.outcome == "unmatched"),
+        unmatched=tuple(r for r in replies if r.outcome == "unmatched") if replies else (),
         orphans=tuple(orphans),
     )
+
+
+def _sent_only(fact: FeedbackFact) -> Outcome:
+    """`derive` of one survey.sent alone."""
+    surveys = () if fact.survey_id is None else (_Survey(fact).freeze(),)
+    return Outcome(surveys, (), None, (), ())
 
 
 def _answered(survey: _Survey, fact: FeedbackFact) -> None:
@@ -246,33 +289,29 @@ def _sms(surveys: Iterable[_Survey], fact: FeedbackFact, window: timedelta) -> R
     if reply is None:
         raise ValueError(f"SMS fact {fact.event_id} was stored without its reading")
     survey = _match(surveys, fact.time, window)
-
-    def result(outcome: ReplyOutcome, note: str = reply.note) -> ReplyResult:
-        survey_id = None if survey is None else survey.sent.survey_id
-        return ReplyResult(fact.event_id, fact.time, outcome, survey_id, note)
-
-    if reply.outcome == "opt_out":
-        if survey is not None and survey.opt_out_at is None:
-            survey.opt_out_at = fact.time
-        return result("opt_out")
     if survey is None:
-        return result("unmatched")
+        outcome: ReplyOutcome = "opt_out" if reply.outcome == "opt_out" else "unmatched"
+        return ReplyResult(fact.event_id, fact.time, outcome, None, reply.note)
+    survey_id = survey.sent.survey_id
+    if reply.outcome == "opt_out":
+        if survey.opt_out_at is None:
+            survey.opt_out_at = fact.time
+        return ReplyResult(fact.event_id, fact.time, "opt_out", survey_id, reply.note)
     if reply.outcome == "scored" and survey.score is not None:
         survey.add_comment(text, fact)
-        return result("comment", "already_scored")
+        return ReplyResult(fact.event_id, fact.time, "comment", survey_id, "already_scored")
     if reply.outcome == "scored":
         assert reply.score is not None
         survey.set_score(reply.score, fact, "sms")
     survey.add_comment(reply.comment, fact)
-    return result(reply.outcome)
+    return ReplyResult(fact.event_id, fact.time, reply.outcome, survey_id, reply.note)
 
 
 def _match(surveys: Iterable[_Survey], time: datetime, window: timedelta) -> _Survey | None:
     """The newest open survey in the window, else the newest in the window, else None."""
-    in_window = sorted(
-        (s for s in surveys if s.delivered and time - window <= s.sent.time <= time),
-        key=lambda s: (s.sent.time, s.sent.survey_id or ""),
-        reverse=True,
-    )
+    earliest = time - window
+    in_window = [s for s in surveys if s.delivered and earliest <= s.sent.time <= time]
+    if len(in_window) > 1:
+        in_window.sort(key=lambda s: (s.sent.time, s.sent.survey_id or ""), reverse=True)
     open_ = [s for s in in_window if s.score is None]
     return next(iter(open_ or in_window), None)

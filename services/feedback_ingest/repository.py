@@ -35,6 +35,19 @@ _FACT_COLUMNS = (
     "statements",
     "reason",
 )
+_SUBJECT, _STATEMENTS, _REASON = (
+    _FACT_COLUMNS.index(c) for c in ("subject", "statements", "reason")
+)
+# runs of columns in the order of FeedbackFact's fields: event_id .. text, the reading of an SMS
+# (a Reply), message_id .. comment
+_FIRST, _REPLY, _THEN = (
+    slice(_FACT_COLUMNS.index(first), _FACT_COLUMNS.index(after))
+    for first, after in (
+        ("event_id", "reply_outcome"),
+        ("reply_outcome", "message_id"),
+        ("message_id", "statements"),
+    )
+)
 SURVEY_RESULT_COLUMNS = (
     "survey_id",
     "subject",
@@ -67,6 +80,11 @@ _DERIVED_TABLES = {
     "feedback_replies": REPLY_COLUMNS,
     "feedback_comments": COMMENT_COLUMNS,
 }
+_SENT_DAY, _UNIT, _AREA, _DELIVERED, _CATEGORY = (
+    SURVEY_RESULT_COLUMNS.index(c)
+    for c in ("sent_day", "unit_id", "service_area", "delivered", "category")
+)
+_DAY, _OUTCOME = (REPLY_COLUMNS.index(c) for c in ("day", "outcome"))
 _UNIT_DAILY = CountsTable(
     "feedback_unit_daily",
     {"day": "date", "unit_id": "text", "service_area": "text"},
@@ -132,8 +150,11 @@ async def insert_facts(
 
 
 def _fact_row(subject: str | None, f: FeedbackFact) -> tuple[Any, ...]:
-    reply = f.reply or Reply("invalid", None, None, "")
-    has_reply = f.reply is not None
+    reply = f.reply
+    if reply is None:
+        outcome = score = comment = note = None
+    else:
+        outcome, score, comment, note = reply.outcome, reply.score, reply.comment, reply.note
     return (
         subject,
         f.event_id,
@@ -144,10 +165,10 @@ def _fact_row(subject: str | None, f: FeedbackFact) -> tuple[Any, ...]:
         f.service_area,
         f.visit_channel,
         f.text,
-        reply.outcome if has_reply else None,
-        reply.score,
-        reply.comment,
-        reply.note if has_reply else None,
+        outcome,
+        score,
+        comment,
+        note,
         f.message_id,
         f.score,
         f.comment,
@@ -166,58 +187,65 @@ async def load_facts(
     )
     facts: dict[str, list[FeedbackFact]] = {}
     for r in rows:
-        reply = None
-        if r["reply_outcome"] is not None:
-            reply = Reply(r["reply_outcome"], r["reply_score"], r["reply_comment"], r["reply_note"])
-        statements = None
-        if r["statements"] is not None:
-            statements = tuple((code, value) for code, value in json.loads(r["statements"]))
-        facts.setdefault(r["subject"], []).append(
-            FeedbackFact(
-                event_id=r["event_id"],
-                type=r["type"],
-                time=r["time"],
-                survey_id=r["survey_id"],
-                unit_id=r["unit_id"],
-                service_area=r["service_area"],
-                visit_channel=r["visit_channel"],
-                text=r["text"],
-                reply=reply,
-                message_id=r["message_id"],
-                score=r["score"],
-                comment=r["comment"],
-                statements=statements,
-                reason=r["reason"],
-            )
-        )
+        reply = None if r[_REPLY.start] is None else Reply(*r[_REPLY])
+        statements = r[_STATEMENTS]
+        if statements is not None:
+            statements = tuple((code, value) for code, value in json.loads(statements))
+        fields: tuple[Any, ...] = (*r[_FIRST], reply, *r[_THEN], statements, r[_REASON])
+        facts.setdefault(r[_SUBJECT], []).append(FeedbackFact(*fields))
     return facts
 
 
-async def load_counted(
-    conn: AsyncConnection, subjects: Collection[str]
-) -> tuple[list[CountedSurvey], list[CountedReply]]:
-    """What the per-day figures hold for these subjects now."""
-    ids = list(subjects)
-    surveys = await fetch(
-        conn,
-        "SELECT sent_day, unit_id, service_area, delivered, category "
-        "FROM feedback_survey_results WHERE subject = ANY($1::text[])",
-        ids,
-    )
-    replies = await fetch(
-        conn, "SELECT day, outcome FROM feedback_replies WHERE subject = ANY($1::text[])", ids
-    )
-    return [CountedSurvey(*r) for r in surveys], [CountedReply(*r) for r in replies]
+DerivedRows = Mapping[str, Sequence[tuple[Any, ...]]]
+"""Rows of the derived tables, per table, in the order of its columns (the key first)."""
 
 
-async def replace_derived(
-    conn: AsyncConnection, subjects: Collection[str], rows: Mapping[str, Sequence[tuple[Any, ...]]]
-) -> None:
-    """Replace the derived surveys, replies and comments of `subjects` with `rows` (per table)."""
+async def load_derived(conn: AsyncConnection, subjects: Collection[str]) -> dict[str, list[Any]]:
+    """The derived surveys, replies and comments of `subjects`, per table."""
     ids = list(subjects)
+    return {
+        table: await fetch(
+            conn, f"SELECT {', '.join(columns)} FROM {table} WHERE subject = ANY($1::text[])", ids
+        )
+        for table, columns in _DERIVED_TABLES.items()
+    }
+
+
+def derived_changes(
+    old: DerivedRows, new: DerivedRows
+) -> tuple[dict[str, list[tuple[Any, ...]]], dict[str, list[tuple[Any, ...]]]]:
+    """(gone, added) per table: the old rows that are not among the new ones as they are, and
+    the new rows that are not among the old ones as they are. Deleting the gone and copying
+    the added leaves what deleting all old rows and copying all new ones would."""
+    gone: dict[str, list[tuple[Any, ...]]] = {}
+    added: dict[str, list[tuple[Any, ...]]] = {}
+    for table in _DERIVED_TABLES:
+        before = {row[0]: tuple(row) for row in old.get(table, ())}
+        rows = new.get(table, ())
+        after = {row[0]: row for row in rows}
+        gone[table] = [row for key, row in before.items() if after.get(key) != row]
+        added[table] = [row for row in rows if before.get(row[0]) != row]
+    return gone, added
+
+
+def counted(rows: DerivedRows) -> tuple[list[CountedSurvey], list[CountedReply]]:
+    """What the per-day figures count of these derived rows."""
+    return (
+        [
+            CountedSurvey(r[_SENT_DAY], r[_UNIT], r[_AREA], r[_DELIVERED], r[_CATEGORY])
+            for r in rows.get("feedback_survey_results", ())
+        ],
+        [CountedReply(r[_DAY], r[_OUTCOME]) for r in rows.get("feedback_replies", ())],
+    )
+
+
+async def replace_derived(conn: AsyncConnection, gone: DerivedRows, added: DerivedRows) -> None:
+    """Delete the `gone` derived rows (by key), then copy the `added` ones."""
     for table, columns in _DERIVED_TABLES.items():
-        await fetch(conn, f"DELETE FROM {table} WHERE subject = ANY($1::text[])", ids)
-        await copy_rows(conn, table, columns, rows.get(table, ()))
+        keys = [row[0] for row in gone.get(table, ())]
+        if keys:
+            await fetch(conn, f"DELETE FROM {table} WHERE {columns[0]} = ANY($1::text[])", keys)
+        await copy_rows(conn, table, columns, added.get(table, ()))
 
 
 async def add_figures(

@@ -2,21 +2,28 @@
 
 Per batch: the surveys named by the batch are locked and routed to their subject (the recipient,
 or the survey itself when it was sent without one); the subjects are locked; every touched
-subject's facts are derived again (``matching.derive``) and the per-day figures get new - old.
-The locks serialise instances that share a recipient across partitions: ``survey.sent`` and
-``sms.received`` are keyed by recipient, ``survey.delivery_failed`` and ``survey.answered`` by
-survey id.
+subject's facts are derived again (``matching.derive``); the derived rows that changed replace
+the old ones and the per-day figures get new - old. The locks serialise instances that share a
+recipient across partitions: ``survey.sent`` and ``sms.received`` are keyed by recipient,
+``survey.delivery_failed`` and ``survey.answered`` by survey id.
+
+While PostgreSQL runs a statement the Python work that does not wait for it goes on
+(``_meanwhile``): texts are read while the surveys are routed and the subjects locked, the
+subjects derived while the batch's facts are stored, the figures counted while the derived rows
+are written. The statements still run one at a time on the batch's connection.
 """
 
 from __future__ import annotations
 
+import asyncio
 import calendar
+import contextlib
 import json
 import logging
-from collections.abc import Collection, Sequence
+from collections.abc import Awaitable, Collection, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
-from typing import Any
+from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
 
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
@@ -25,26 +32,26 @@ from services.common.consumer import BackgroundTask, Consumed, periodic
 from services.common.figures import difference, local_day
 from services.common.registry import Registry
 from services.feedback_ingest import exports, repository
-from services.feedback_ingest.figures import (
-    CountedReply,
-    CountedSurvey,
-    reply_figures,
-    unit_figures,
-)
+from services.feedback_ingest.figures import reply_figures, unit_figures
 from services.feedback_ingest.matching import (
     DEFAULT_WINDOW,
     DELIVERY_FAILED,
     SENT,
+    SMS_RECEIVED,
     FeedbackFact,
     Outcome,
-    SurveyResult,
     answered_fact,
     derive,
     sms_fact,
 )
+from services.feedback_ingest.repository import DerivedRows
 from services.feedback_ingest.windows import UnitWindows, first_day, unit_windows
 
 SURVEY_SUBJECT_PREFIX = "survey:"
+T = TypeVar("T")
+W = TypeVar("W")
+_YIELD_EVERY = 128
+"""Events read, or subjects derived, between two turns of the event loop."""
 log = logging.getLogger(__name__)
 
 
@@ -69,42 +76,39 @@ class FeedbackIngest:
         self.window = window
         self.windows: dict[str, UnitWindows] = {}
         self._pending = _Pending()
+        # service area of each unit id (the first unit of an id, as `Registry.unit` finds it)
+        self._areas = {u.id: u.service_area for u in reversed(registry.units)}
 
     async def apply(self, conn: AsyncConnection, events: Sequence[Consumed]) -> None:
-        facts = [to_fact(c.event) for c in events]
-        sent = {
-            f.survey_id: subject_of_sent(c.event)
-            for c, f in zip(events, facts, strict=True)
-            if f.type == SENT and f.survey_id is not None
-        }
-        others = {f.survey_id for f in facts if f.type != SENT and f.survey_id is not None}
-        routes = await repository.route_surveys(conn, sent, others)
-        rows = [
-            (routes[f.survey_id] if f.survey_id is not None else c.event.data.recipient, f)
-            for c, f in zip(events, facts, strict=True)
-        ]
-        subjects = {subject for subject, _ in rows if subject is not None}
-        await repository.lock_subjects(conn, subjects)
-        await repository.attach_pending(conn, {s: routes[s] or "" for s in sent})
-        await repository.insert_facts(conn, rows)
-        self._pending = await self._derive(conn, subjects)
-
-    async def _derive(self, conn: AsyncConnection, subjects: Collection[str]) -> _Pending:
-        stored = await repository.load_facts(conn, subjects)
-        old_surveys, old_replies = await repository.load_counted(conn, subjects)
-        outcomes = {s: derive(stored.get(s, ()), self.window) for s in subjects}
-        new_surveys = [self._counted(r) for o in outcomes.values() for r in o.surveys]
-        new_replies = [
-            CountedReply(local_day(r.time, self.tz), r.outcome)
-            for o in outcomes.values()
-            for r in o.replies
-        ]
-        pending = _Pending(
-            difference(unit_figures(new_surveys), unit_figures(old_surveys)),
-            difference(reply_figures(new_replies), reply_figures(old_replies)),
+        sent: dict[str, str] = {}
+        others: set[str] = set()
+        for consumed in events:
+            event = consumed.event
+            if event.type == SENT:
+                sent[event.data.survey_id] = subject_of_sent(event)
+            elif event.type != SMS_RECEIVED:
+                others.add(event.data.survey_id)
+        # PostgreSQL routes the surveys, locks the subjects and reads the facts stored for
+        # them while the texts are read and redacted; this batch's facts join those
+        (owners, subjects, known), facts = await _meanwhile(
+            _route_and_lock(conn, events, sent, others), _facts(events)
+        )
+        rows = list(zip(owners, facts, strict=True))
+        for subject, fact in rows:
+            if subject is not None:
+                known.setdefault(subject, []).append(fact)
+        # PostgreSQL stores this batch's facts and reads what was derived for the subjects
+        # while they are derived again
+        old, (outcomes, new) = await _meanwhile(
+            _store_facts_and_load_derived(conn, rows, subjects), self._derive(subjects, known)
+        )
+        # only what changed is written (and counted: rows that stay as they were would add and
+        # take back the same); PostgreSQL writes it while the figures are counted
+        gone, added = repository.derived_changes(old, new)
+        _, pending = await _meanwhile(
+            repository.replace_derived(conn, gone, added), _figures(gone, added)
         )
         await repository.add_figures(conn, pending.units, pending.replies)
-        await repository.replace_derived(conn, subjects, self._rows(outcomes))
         await repository.suppress(
             conn,
             [
@@ -113,21 +117,32 @@ class FeedbackIngest:
                 if o.opted_out_at is not None and not subject.startswith(SURVEY_SUBJECT_PREFIX)
             ],
         )
-        return pending
+        self._pending = pending
 
-    def _service_area(self, survey: SurveyResult) -> str:
-        unit = self.registry.unit(survey.unit_id or "")
-        return survey.service_area or (unit.service_area if unit else "")
-
-    def _counted(self, s: SurveyResult) -> CountedSurvey:
-        day = local_day(s.sent_at, self.tz)
-        return CountedSurvey(day, s.unit_id or "", self._service_area(s), s.delivered, s.category)
+    async def _derive(
+        self, subjects: Collection[str], facts: dict[str, list[FeedbackFact]]
+    ) -> tuple[dict[str, Outcome], dict[str, list[tuple[Any, ...]]]]:
+        """Derive the subjects again from all their facts, letting the event loop run now and
+        then (the database works meanwhile); their outcomes and derived rows."""
+        outcomes: dict[str, Outcome] = {}
+        for count, subject in enumerate(subjects, 1):
+            outcomes[subject] = derive(facts.get(subject, ()), self.window)
+            if count % _YIELD_EVERY == 0:
+                await asyncio.sleep(0)
+        return outcomes, self._rows(outcomes)
 
     def _rows(self, outcomes: dict[str, Outcome]) -> dict[str, list[tuple[Any, ...]]]:
-        surveys, replies, comments = [], [], []
+        """The derived rows per table (columns as `repository` names them)."""
+        surveys: list[tuple[Any, ...]] = []
+        replies: list[tuple[Any, ...]] = []
+        comments: list[tuple[Any, ...]] = []
+        tz, areas = self.tz, self._areas
         for subject, outcome in outcomes.items():
             for s in outcome.surveys:
-                unit, area = s.unit_id or "", self._service_area(s)
+                # a survey sent without its service area is counted under its unit's
+                unit = s.unit_id or ""
+                area = s.service_area or areas.get(unit, "")
+                day = local_day(s.sent_at, tz)
                 surveys.append(
                     (
                         s.survey_id,
@@ -135,7 +150,7 @@ class FeedbackIngest:
                         unit,
                         area,
                         s.sent_at,
-                        local_day(s.sent_at, self.tz),
+                        day,
                         s.delivered,
                         s.score,
                         s.category,
@@ -153,14 +168,14 @@ class FeedbackIngest:
                         unit,
                         area,
                         c.time,
-                        self._day(c.time),
+                        local_day(c.time, tz),
                         s.score,
                         c.text,
                     )
                     for c in s.comments
                 ]
             replies += [
-                (r.event_id, subject, r.time, self._day(r.time), r.outcome, r.survey_id, r.note)
+                (r.event_id, subject, r.time, local_day(r.time, tz), r.outcome, r.survey_id, r.note)
                 for r in outcome.replies
             ]
         return {
@@ -168,9 +183,6 @@ class FeedbackIngest:
             "feedback_replies": replies,
             "feedback_comments": comments,
         }
-
-    def _day(self, moment: datetime) -> date:
-        return local_day(moment, self.tz)
 
     def committed(self, events: Sequence[Consumed]) -> None:
         pending, self._pending = self._pending, _Pending()
@@ -232,6 +244,77 @@ def months_before(moment: datetime, months: int) -> datetime:
     year, month = divmod(moment.year * 12 + moment.month - 1 - months, 12)
     last_day = calendar.monthrange(year, month + 1)[1]
     return moment.replace(year=year, month=month + 1, day=min(moment.day, last_day))
+
+
+async def _meanwhile(queries: Awaitable[T], work: Awaitable[W]) -> tuple[T, W]:
+    """`work` (Python, no database) done while PostgreSQL runs `queries` on the connection:
+    the first query is sent before the work starts; the others go whenever the work lets the
+    event loop run."""
+    running = asyncio.ensure_future(queries)
+    await asyncio.sleep(0)  # the task sends the first query
+    try:
+        done = await work
+    except BaseException:
+        # the connection must be free again before the error rolls the transaction back
+        with contextlib.suppress(Exception):
+            await running
+        raise
+    return await running, done
+
+
+async def _facts(events: Sequence[Consumed]) -> list[FeedbackFact]:
+    """The events as facts, letting the event loop run now and then."""
+    facts = []
+    for count, consumed in enumerate(events, 1):
+        facts.append(to_fact(consumed.event))
+        if count % _YIELD_EVERY == 0:
+            await asyncio.sleep(0)
+    return facts
+
+
+async def _route_and_lock(
+    conn: AsyncConnection, events: Sequence[Consumed], sent: dict[str, str], others: set[str]
+) -> tuple[list[str | None], set[str], dict[str, list[FeedbackFact]]]:
+    """Route and lock the surveys, lock the subjects of the events, attach the facts that
+    waited for a survey.sent of the batch; (the subject of each event, the subjects, their
+    stored facts)."""
+    routes = await repository.route_surveys(conn, sent, others)
+    owners = [subject_of(c.event, routes) for c in events]
+    subjects = {s for s in owners if s is not None}
+    await repository.lock_subjects(conn, subjects)
+    await repository.attach_pending(conn, {s: routes[s] or "" for s in sent})
+    return owners, subjects, await repository.load_facts(conn, subjects)
+
+
+async def _figures(gone: DerivedRows, added: DerivedRows) -> _Pending:
+    """What replacing the `gone` derived rows with the `added` ones changes in the per-day
+    figures, letting the event loop run between the steps."""
+    counted = []
+    for rows in (gone, added):
+        counted.append(repository.counted(rows))
+        await asyncio.sleep(0)
+    (old_surveys, old_replies), (new_surveys, new_replies) = counted
+    units = difference(unit_figures(new_surveys), unit_figures(old_surveys))
+    await asyncio.sleep(0)
+    return _Pending(units, difference(reply_figures(new_replies), reply_figures(old_replies)))
+
+
+def subject_of(event: Any, routes: dict[str, str | None]) -> str | None:
+    """Whose the event is: the recipient of an SMS, the subject its survey is routed to (None
+    while no survey.sent is known)."""
+    if event.type == SMS_RECEIVED:
+        recipient: str = event.data.recipient
+        return recipient
+    return routes[event.data.survey_id]
+
+
+async def _store_facts_and_load_derived(
+    conn: AsyncConnection,
+    rows: Sequence[tuple[str | None, FeedbackFact]],
+    subjects: Collection[str],
+) -> dict[str, list[Any]]:
+    await repository.insert_facts(conn, rows)
+    return await repository.load_derived(conn, subjects)
 
 
 def subject_of_sent(event: Any) -> str:
