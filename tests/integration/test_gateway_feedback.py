@@ -61,6 +61,10 @@ async def test_nps_rows_worked_by_hand(engine: AsyncEngine, registry: Path) -> N
     )
     assert u1["ci95_upper"] == pytest.approx(1.96 * 100 * math.sqrt(1 / 2))  # p = d = 1/2
     assert (u2["nps"], u2["ci95_lower"], u2["ci95_upper"], u2["response_rate"]) == (0, 0, 0, 0.5)
+    u2_only = await token(engine, units=["u2"])
+    async with gateway(engine, registry, settings=Settings(min_responses=1)) as client:
+        limited = (await client.get(f"/v1/feedback/nps?{DAY}&by=unit", headers=u2_only)).json()
+    assert [(r["unit_id"], r["surveys_sent"]) for r in limited["rows"]] == [("u2", 2)]
 
 
 async def test_small_groups_are_suppressed(engine: AsyncEngine, registry: Path) -> None:

@@ -77,6 +77,10 @@ async def test_digital_share(engine: AsyncEngine, registry: Path) -> None:
     async with gateway(engine, registry) as client:
         total = (await client.get(url, headers=reader)).json()
         units = (await client.get(f"{url}&by=unit", headers=reader)).json()
+    u2_only = await token(engine, units=["u2"])
+    async with gateway(engine, registry) as client:
+        limited = (await client.get(url, headers=u2_only)).json()
+    assert [(r["contacts"], r["digital_contacts"]) for r in limited["rows"]] == [(2, 2)]
     chat_only = Settings(digital_channels="chat")
     async with gateway(engine, registry, settings=chat_only) as client:
         narrow = (await client.get(url, headers=reader)).json()
