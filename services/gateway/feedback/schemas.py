@@ -7,9 +7,9 @@ from datetime import date, datetime
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 
-class NpsRow(BaseModel):
-    period: str
-    unit_id: str | None = None
+class NpsFigures(BaseModel):
+    """NPS of a group over a period (SPEC §4); nps and ci95 are null when suppressed."""
+
     surveys_sent: int
     delivery_failed: int
     responses: int
@@ -21,6 +21,11 @@ class NpsRow(BaseModel):
     ci95_upper: float | None
     response_rate: float | None
     suppressed: bool
+
+
+class NpsRow(NpsFigures):
+    period: str
+    unit_id: str | None = None
 
 
 class NpsRows(BaseModel):

@@ -10,6 +10,8 @@ from datetime import datetime
 
 from pydantic import BaseModel, Field
 
+from services.gateway.feedback.schemas import NpsFigures
+
 
 class ChatFigures(BaseModel):
     offered: int
@@ -43,20 +45,6 @@ class BotComparison(BaseModel):
     month: BotFigures | None
     previous_month: BotFigures | None
     year_before: BotFigures | None
-
-
-class NpsFigures(BaseModel):
-    surveys_sent: int
-    delivery_failed: int
-    responses: int
-    promoters: int
-    passives: int
-    detractors: int
-    nps: float | None
-    ci95_lower: float | None
-    ci95_upper: float | None
-    response_rate: float | None
-    suppressed: bool
 
 
 class NpsComparison(BaseModel):

@@ -24,6 +24,7 @@ from services.gateway.chat.endpoints import stats_row as chat_row
 from services.gateway.contacts.endpoints import share_row
 from services.gateway.context import GatewayContext
 from services.gateway.feedback.endpoints import nps_row
+from services.gateway.feedback.schemas import NpsFigures
 from services.gateway.pathways.endpoints import stats_row as pathway_row
 from services.gateway.periods import Selection
 from services.gateway.reports import definitions, repository
@@ -37,7 +38,6 @@ from services.gateway.reports.schemas import (
     Metadata,
     MonthlyReport,
     NpsComparison,
-    NpsFigures,
     PathwayComparison,
     PathwayFigures,
     QueueReport,
