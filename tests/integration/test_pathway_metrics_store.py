@@ -127,3 +127,20 @@ async def test_active_counts_are_restored_per_partition(
     }
     restarted.release([3])
     assert list(restarted.active) == [0, 5]
+
+
+async def test_the_share_still_active_30_days_after_start(
+    engine: AsyncEngine, domain: PathwayMetrics
+) -> None:
+    recent = started("e9", "selkee", at(3, "10:00:00").replace(year=2099), "self")
+    await apply_batch(engine, domain, [*events(), recent])
+    async with engine.connect() as conn:
+        rows = await conn.execute(
+            text(
+                "SELECT pathway_id, day, starts, active_after_30d "
+                "FROM pathway_active_after_30d ORDER BY pathway_id"
+            )
+        )
+        found = [tuple(r) for r in rows]
+    # e1 completed after 2 days, e2 discontinued after 1; e3 and e4 still active; e9 too new
+    assert found == [("astma", D3, 1, 0), ("nikotiini", D3, 2, 1), ("selkee", D3, 1, 1)]
