@@ -33,11 +33,13 @@ from bench.figures import (
     comparison_figures,
     comparison_notes,
     exit_note,
+    rss_figures,
+    rss_note,
 )
 from bench.harness import TZ, Benchmark, Phases, arguments
-from bench.infra import Infra, ServiceProcess
-from bench.measure import Measured
-from bench.report import Figure, mib
+from bench.infra import Infra
+from bench.measure import Measured, Rss, rss_at_end
+from bench.report import Figure
 from services.common.events import FEEDBACK
 from services.common.registry import Registry
 from services.feedback_ingest.nps import Category
@@ -85,8 +87,7 @@ def _nonzero(by_unit: dict[str, Counter[Category]]) -> dict[str, Counter[Categor
 class Results:
     measured: Measured
     exactness: Exactness
-    peak_rss: int
-    rss_end: int
+    rss: Rss
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -116,14 +117,11 @@ async def run(
     async def exactness(db: asyncpg.Connection) -> Exactness:
         return Exactness(await stored_figures(db), expected)
 
-    async def memory(service: ServiceProcess, _: asyncpg.Connection) -> tuple[int, int]:
-        return service.peak_rss_bytes(), service.rss_bytes()
-
     surveys = LiveSurveys("bench-live", [(u.id, u.service_area) for u in registry.units])
-    measured, exact, (peak_rss, rss_end) = await BENCHMARK.measure(
-        infra, events, surveys, args, phases, exactness, memory
+    measured, exact, rss = await BENCHMARK.measure(
+        infra, events, surveys, args, phases, exactness, rss_at_end
     )
-    return Results(measured, exact, peak_rss, rss_end)
+    return Results(measured, exact, rss)
 
 
 async def stored_figures(db: asyncpg.Connection) -> Stored:
@@ -149,8 +147,7 @@ def figures(r: Results, args: argparse.Namespace) -> list[Figure]:
         *backlog_figures(m, TARGET),
         *_exactness_figures(r.exactness, m.run.outcomes, len(m.backlog.messages)),
         *comparison_figures(m, args, None, None),
-        Figure("4. peak RSS of the service over the whole run (VmHWM)", mib(r.peak_rss)),
-        Figure("4. RSS of the service at the end", mib(r.rss_end)),
+        *rss_figures(r.rss),
     ]
 
 
@@ -193,9 +190,7 @@ def notes(r: Results, args: argparse.Namespace) -> list[str]:
             f"surveys sent to new recipients, unit after unit; of every 100, 2 fail, 3 are "
             f"answered by the form and 26 get an SMS reply, ≈ {lag:.0f} s later",
         ),
-        f"- Memory: peak RSS (VmHWM) {mib(r.peak_rss)} over the whole run, "
-        f"{mib(m.run.throughput.peak_rss)} when the backlog was committed; "
-        f"{mib(r.rss_end)} at the end.",
+        rss_note(m, r.rss),
         exit_note(m),
     ]
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import argparse
 import math
 
-from bench.measure import Freshness, Measured, Throughput
+from bench.measure import Freshness, Measured, Rss, Throughput
 from bench.naive import NaiveResult
 from bench.report import Figure, machine, mib, rate
 
@@ -105,6 +105,13 @@ def _freshness(f: Freshness, args: argparse.Namespace, target: float | None) -> 
     ]  # fmt: skip
 
 
+def rss_figures(rss: Rss) -> list[Figure]:
+    return [
+        Figure("4. peak RSS of the service over the whole run (VmHWM)", mib(rss.peak)),
+        Figure("4. RSS of the service at the end", mib(rss.end)),
+    ]
+
+
 def ms(seconds: float) -> str:
     return f"{seconds * 1000:.0f} ms"
 
@@ -131,6 +138,14 @@ def comparison_notes(
     """How the naive consumer (storing the data `fields`) and freshness (`events`: what the
     paced events are) were measured."""
     return [_naive_note(m.naive, fields), _freshness_note(m.freshness, args, events)]
+
+
+def rss_note(m: Measured, rss: Rss) -> str:
+    return (
+        f"- Memory: peak RSS (VmHWM) {mib(rss.peak)} over the whole run, "
+        f"{mib(m.run.throughput.peak_rss)} when the backlog was committed; "
+        f"{mib(rss.end)} at the end."
+    )
 
 
 def exit_note(m: Measured) -> str:

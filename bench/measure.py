@@ -129,6 +129,20 @@ class Measured:
     exit_code: int | None
 
 
+@dataclass(frozen=True)
+class Rss:
+    """The service's resident set size at the end of a run."""
+
+    peak: int
+    """The highest it has had (VmHWM)."""
+    end: int
+
+
+async def rss_at_end(service: ServiceProcess, _: asyncpg.Connection) -> Rss:
+    """For `Benchmark.measure`: the service's RSS once everything was measured."""
+    return Rss(service.peak_rss_bytes(), service.rss_bytes())
+
+
 async def measure_throughput(
     infra: Infra,
     service: ServiceProcess,
