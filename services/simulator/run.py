@@ -138,12 +138,13 @@ async def run_realtime(
     with that time. The run begins with the presence of the professionals on duty at t0.
     Returns the number of events sent.
     """
-    check_speed(speed)
-    t0 = from_ms(to_ms(start or datetime.now(tz)), tz)
-    events = realtime_events(registry, tz, seed, speed, t0, continuing=start is not None)
-    if not any(q.opening_hours is None or q.opening_hours.days for q in registry.queues):
-        events = iter(())  # a registry that never opens: nothing to simulate, ever
-    return await pace(producer, CHAT, events, t0, tz, speed, stop)
+
+    def events(t0: datetime, continuing: bool) -> Iterator[tuple[int, Envelope]]:
+        if not any(q.opening_hours is None or q.opening_hours.days for q in registry.queues):
+            return iter(())  # a registry that never opens: nothing to simulate, ever
+        return realtime_events(registry, tz, seed, speed, t0, continuing=continuing)
+
+    return await run_paced(producer, CHAT, events, tz, speed, stop, start)
 
 
 async def run_realtime_feedback(
@@ -160,11 +161,11 @@ async def run_realtime_feedback(
 ) -> int:
     """Simulate the feedback from t0 on, as `run_realtime` does the chat; recipients hashed
     with `key`. Returns the number of events sent."""
-    check_speed(speed)
-    t0 = from_ms(to_ms(start or datetime.now(tz)), tz)
-    continuing = start is not None
-    events = realtime_feedback(registry, tz, seed, speed, t0, key, drop, continuing)
-    return await pace(producer, FEEDBACK, events, t0, tz, speed, stop)
+
+    def events(t0: datetime, continuing: bool) -> Iterator[tuple[int, Envelope]]:
+        return realtime_feedback(registry, tz, seed, speed, t0, key, drop, continuing)
+
+    return await run_paced(producer, FEEDBACK, events, tz, speed, stop, start)
 
 
 async def run_realtime_pathways(
