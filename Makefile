@@ -6,8 +6,8 @@ TOOLS := .kanava/tools
 UV := $(TOOLS)/bin/uv
 VENV := .venv
 
-.PHONY: up test lint typecheck pytest system-packages schemas bench-chat bench-feedback bench-pathway \
-	bench-contact
+.PHONY: up test lint typecheck pytest system-packages schemas bench bench-chat bench-feedback \
+	bench-pathway bench-contact bench-pipeline bench-freshness bench-replay
 
 $(UV):
 	$(PYTHON) -m venv $(TOOLS)
@@ -58,6 +58,12 @@ system-packages:
 schemas: $(VENV)/.synced
 	$(VENV)/bin/kanava schemas
 
+# Every benchmark, one after the other (about 40 minutes), writing bench/RESULTS.md. The gateway
+# load test drives the gateway with wrk, installed here like the test packages.
+bench: $(VENV)/.synced
+	@$(MAKE) --no-print-directory system-packages SYSTEM_PACKAGES=wrk
+	$(VENV)/bin/python -m bench
+
 bench-chat: $(VENV)/.synced
 	$(VENV)/bin/python -m bench.chat_metrics
 
@@ -69,3 +75,12 @@ bench-pathway: $(VENV)/.synced
 
 bench-contact: $(VENV)/.synced
 	$(VENV)/bin/python -m bench.contact_metrics
+
+bench-pipeline: $(VENV)/.synced
+	$(VENV)/bin/python -m bench.pipeline
+
+bench-freshness: $(VENV)/.synced
+	$(VENV)/bin/python -m bench.freshness
+
+bench-replay: $(VENV)/.synced
+	$(VENV)/bin/python -m bench.replay

@@ -52,10 +52,11 @@ class LiveEvents(Protocol):
 
 
 def backlog(simulate: Simulate, at_least: int, days: int, end: datetime) -> Backlog:
-    """Simulated days before `end` (a local midnight), seed after seed until `at_least`."""
+    """Simulated days before `end` (a local midnight), seed after seed until `at_least`
+    (at least one seed)."""
     start = end - timedelta(days=days)
     seeds: list[list[Timed]] = []
-    while sum(len(s) for s in seeds) < at_least:
+    while not seeds or sum(len(s) for s in seeds) < at_least:
         seeds.append(list(simulate(len(seeds) + 1, start, end)))
         if not seeds[-1]:
             raise ValueError(f"no events between {start} and {end}")

@@ -120,7 +120,9 @@ def _py_spy(pid: int, out: Path, logs: Path) -> subprocess.Popen[bytes]:
 class ServiceProcess:
     """`python -m services.<name>` (a consumer service whose consumer group is `name`,
     reading `topic`) against the benchmark's broker and database, optionally under cProfile
-    (the profile is written when the process exits) or sampled by py-spy."""
+    (the profile is written when the process exits) or sampled by py-spy. `port_variable`
+    names the setting of its HTTP port (default its metrics port); `log_name` tells apart
+    the logs of several instances."""
 
     def __init__(
         self,
@@ -130,13 +132,15 @@ class ServiceProcess:
         batch: int | None = None,
         profile: Path | None = None,
         py_spy: Path | None = None,
+        port_variable: str | None = None,
+        log_name: str | None = None,
     ) -> None:
         self.name = name
         self.topic = topic
         self.port = free_port()
         self.py_spy = py_spy
         self.sampler: subprocess.Popen[bytes] | None = None
-        self.log_file = infra.workdir / f"{name}.log"
+        self.log_file = infra.workdir / f"{log_name or name}.log"
         self.profile = profile
         module = ["-m", f"services.{name}"]
         prefix = ["-m", "cProfile", "-o", str(profile)] if profile else []
@@ -144,7 +148,7 @@ class ServiceProcess:
         self.env = os.environ | {
             "KANAVA_KAFKA_BOOTSTRAP": infra.bootstrap,
             "KANAVA_DATABASE_URL": infra.database_url,
-            f"KANAVA_{name.upper()}_METRICS_PORT": str(self.port),
+            port_variable or f"KANAVA_{name.upper()}_METRICS_PORT": str(self.port),
             "KANAVA_REGISTRY_FILE": str(DEMO_REGISTRY),
             "KANAVA_LOG_LEVEL": "WARNING",
         }

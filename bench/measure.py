@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import partial
 from itertools import islice
-from typing import Any
+from typing import Any, NamedTuple
 
 import asyncpg
 import httpx
@@ -177,12 +177,13 @@ async def measure_throughput(
         cpu_s=cpu,
         cpu_after_first_s=cpu - first[2],
         peak_rss=service.peak_rss_bytes(),
-        machine_busy=_busy_since(machine),
+        machine_busy=busy_since(machine),
         other_cpu=cpu_used(others, infra.cpu_seconds()),
     )
 
 
-def _busy_since(before: Any) -> float:
+def busy_since(before: Any) -> float:
+    """Share of all CPUs busy (any process) since `psutil.cpu_times()` gave `before`."""
     after = psutil.cpu_times()
     total = sum(after) - sum(before)
     idle = (after.idle + after.iowait) - (before.idle + before.iowait)
@@ -251,7 +252,7 @@ async def measure_freshness(
     before = await scrape(service)
     log, stop = OffsetLog(), asyncio.Event()
     poller = asyncio.create_task(poll_offsets(db, service.name, log, stop, 0.02))
-    acks: list[tuple[int, int, float]] = []
+    acks: list[Ack] = []
     try:
         started = time.monotonic()
         ends = await pace(bootstrap, service.topic, live, rate, seconds, acks)
@@ -274,15 +275,15 @@ def _freshness(
     before: str,
     after: str,
     log: OffsetLog,
-    acks: list[tuple[int, int, float]],
+    acks: list[Ack],
     seconds: float,
 ) -> Freshness:
     name, labels = "kanava_event_freshness_seconds", {"service": group}
     buckets = delta(histogram_buckets(after, name, labels), histogram_buckets(before, name, labels))
     latencies = [
-        at - acked
-        for partition, offset, acked in acks
-        if (at := log.committed_at(partition, offset)) is not None
+        at - ack.at
+        for ack in acks
+        if (at := log.committed_at(ack.partition, ack.offset)) is not None
     ]
     return Freshness(
         sent=len(acks),
@@ -303,11 +304,11 @@ async def pace(
     live: LiveEvents,
     rate: float,
     seconds: float,
-    acks: list[tuple[int, int, float]],
+    acks: list[Ack],
     tick: float = 0.01,
 ) -> Offsets:
     """Send `rate` events a second for `seconds`, a small batch every `tick`, each event
-    timed now; records (partition, offset, ack time) of each; the end offsets."""
+    timed now; records the ack of each; the end offsets."""
     producer = new_producer(bootstrap)
     await producer.start()
     try:
@@ -319,7 +320,7 @@ async def pace(
             now = datetime.now(UTC)
             for kind, number in islice(plan, due - sent):
                 message = live.message(kind, number, now)
-                futures.append(await _send(producer, topic, message, acks))
+                futures.append(await _send(producer, topic, message, kind, acks))
             sent = due
             await asyncio.sleep(tick - (time.monotonic() - started) % tick)
         results = await asyncio.gather(*futures)
@@ -331,19 +332,28 @@ async def pace(
     return ends
 
 
+class Ack(NamedTuple):
+    """The broker's acknowledgement of a paced event (monotonic time)."""
+
+    partition: int
+    offset: int
+    at: float
+    kind: str
+
+
 async def _send(
-    producer: AIOKafkaProducer, topic: str, message: Message, acks: list[tuple[int, int, float]]
+    producer: AIOKafkaProducer, topic: str, message: Message, kind: str, acks: list[Ack]
 ) -> asyncio.Future[Any]:
     key, value = message
     future: asyncio.Future[Any] = await producer.send(topic, value=value, key=key)
-    future.add_done_callback(partial(_acked, acks))
+    future.add_done_callback(partial(_acked, acks, kind))
     return future
 
 
-def _acked(acks: list[tuple[int, int, float]], future: asyncio.Future[Any]) -> None:
+def _acked(acks: list[Ack], kind: str, future: asyncio.Future[Any]) -> None:
     if not future.cancelled() and future.exception() is None:
         metadata = future.result()
-        acks.append((metadata.partition, metadata.offset, time.monotonic()))
+        acks.append(Ack(metadata.partition, metadata.offset, time.monotonic(), kind))
 
 
 # --- 4. memory with many waiting clients ----------------------------------------------------------

@@ -55,12 +55,16 @@ def _memory_gib() -> float:
     return 0.0
 
 
-def write_section(heading: str, body: str, path: Path = RESULTS) -> None:
-    """Replace the `## heading` section of the results file (or add it); keep the others."""
+def write_section(heading: str, body: str, path: Path = RESULTS, first: bool = False) -> None:
+    """Replace the `## heading` section of the results file (or add it, at the end or
+    `first`); keep the others."""
     text = path.read_text(encoding="utf-8") if path.exists() else TITLE
     section = f"## {heading}\n\n{body.strip()}\n"
     pattern = re.compile(rf"^## {re.escape(heading)}\n.*?(?=^## |\Z)", re.MULTILINE | re.DOTALL)
-    if pattern.search(text):
+    if first:
+        rest = pattern.sub("", text, count=1).removeprefix(TITLE).strip()
+        text = f"{TITLE}\n{section}\n{rest}\n" if rest else f"{TITLE}\n{section}"
+    elif pattern.search(text):
         text = pattern.sub(lambda _: section + "\n", text, count=1).rstrip() + "\n"
     else:
         text = text.rstrip() + "\n\n" + section
