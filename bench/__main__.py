@@ -60,7 +60,7 @@ def _summary(started: datetime, line: str, runs: list[tuple[str, int, float]]) -
     rows = ["| benchmark | what | exit | minutes |", "|---|---|---:|---:|"]
     what = dict(BENCHMARKS)
     rows += [f"| {name} | {what[name]} | {code} | {s / 60:.1f} |" for name, code, s in runs]
-    missed = _missed_targets()
+    missed = missed_targets(RESULTS.read_text(encoding="utf-8"))
     verdict = (
         "Every figure with a target met it."
         if not missed
@@ -76,10 +76,10 @@ def _summary(started: datetime, line: str, runs: list[tuple[str, int, float]]) -
     )
 
 
-def _missed_targets() -> list[str]:
-    """`- section: figure (value, target)` of every row marked FAIL in RESULTS.md."""
+def missed_targets(results: str) -> list[str]:
+    """`- section: figure (value; target …)` of every row marked FAIL in the results."""
     missed, section = [], ""
-    for line in RESULTS.read_text(encoding="utf-8").splitlines():
+    for line in results.splitlines():
         if line.startswith("## "):
             section = line[3:]
         cells = [cell.strip() for cell in line.strip("|").split("|")]

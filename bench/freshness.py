@@ -193,7 +193,7 @@ async def at_rate(
         stop.set()
         await asyncio.gather(*pollers)
     metrics, api = (
-        _visibility(queued, log, base, took)
+        visibility(queued, log, base, took)
         for log, base, took in zip(seen, baselines, timings, strict=True)
     )
     return RateRun(events_per_s, seconds, len(acks), len(queued), send_seconds, metrics, api)
@@ -222,7 +222,7 @@ async def _until_seen(
         await asyncio.sleep(0.05)
 
 
-def _visibility(queued: list[float], seen: Seen, baseline: float, took: list[float]) -> Visibility:
+def visibility(queued: list[float], seen: Seen, baseline: float, took: list[float]) -> Visibility:
     counts = [count - baseline for _, count in seen]
     latencies = []
     for k, acked in enumerate(queued, start=1):

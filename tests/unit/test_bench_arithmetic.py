@@ -1,0 +1,71 @@
+"""The benchmark suite's own arithmetic, with values worked out by hand: matching acks to
+polled counts (freshness), rates of a consumer group, the results file's sections and the
+suite's list of missed targets."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from bench.__main__ import missed_targets
+from bench.freshness import visibility
+from bench.report import TITLE, write_section
+from bench.together import GroupRun
+
+
+def test_the_kth_ack_is_visible_at_the_first_poll_counting_k() -> None:
+    # Acks at 1.00, 1.10, 1.20; polls (baseline 40): 1.05 -> 40, 1.15 -> 41, 1.30 -> 43.
+    # Event 1: first count >= 1 at 1.15 -> 0.15 s; event 2: >= 2 at 1.30 -> 0.20 s;
+    # event 3: >= 3 at 1.30 -> 0.10 s. Nearest rank: p50 = 0.15 s, p99 = max = 0.20 s.
+    seen = [(1.05, 40.0), (1.15, 41.0), (1.30, 43.0)]
+    visible = visibility([1.00, 1.10, 1.20], seen, 40.0, [0.01, 0.03, 0.02])
+    assert visible.matched == 3
+    assert visible.p50 == pytest.approx(0.15)
+    assert visible.p99 == pytest.approx(0.20)
+    assert visible.max == pytest.approx(0.20)
+    assert visible.polls == 3
+    assert visible.poll_p50 == pytest.approx(0.02)
+
+
+def test_an_ack_never_seen_counted_is_left_out() -> None:
+    visible = visibility([1.0, 2.0], [(1.5, 1.0)], 0.0, [0.01])
+    assert visible.matched == 1
+    assert visible.p99 == pytest.approx(0.5)
+
+
+def test_group_rates_with_and_without_start_up() -> None:
+    # 10 000 events; first commit of 1 000 at 2 s, all done at 6 s:
+    # with start-up 10 000 / 6 s; steady 9 000 / 4 s = 2 250 events/s.
+    run = GroupRun("chat_metrics", 10_000, 2.0, 1_000, 6.0)
+    assert run.rate_total == pytest.approx(10_000 / 6)
+    assert run.rate_steady == pytest.approx(2_250)
+    assert GroupRun("g", 500, 3.0, 500, 3.0).rate_steady == pytest.approx(500 / 3)
+
+
+def test_sections_are_replaced_in_place_and_the_suite_goes_first(tmp_path: Path) -> None:
+    results = tmp_path / "RESULTS.md"
+    write_section("a", "one", results)
+    write_section("b", "two", results)
+    write_section("a", "three", results)
+    write_section("suite", "first", results, first=True)
+    write_section("suite", "again", results, first=True)
+    assert results.read_text() == (f"{TITLE}\n## suite\n\nagain\n\n## a\n\nthree\n\n## b\n\ntwo\n")
+
+
+def test_missed_targets_names_the_section_and_the_figure() -> None:
+    text = "\n".join(
+        [
+            "## freshness",
+            "| figure | value | target | result |",
+            "|---|---:|---|---|",
+            "| 100 events/s: p99 | 200 ms | p99 < 1 s | pass |",
+            "| 5000 events/s: p99 | 1200 ms | p99 < 1 s | FAIL |",
+            "## replay",
+            "| report | 6.1 s | < 5 s each | FAIL |",
+        ]
+    )
+    assert missed_targets(text) == [
+        "- freshness: 5000 events/s: p99 (1200 ms; target p99 < 1 s)",
+        "- replay: report (6.1 s; target < 5 s each)",
+    ]
