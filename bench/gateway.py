@@ -28,8 +28,12 @@ class GatewayProcess(ServiceProcess):
         return f"http://127.0.0.1:{self.port}"
 
     async def start_ready(self, within: float = 60.0) -> None:
-        """Start it and wait until /readyz answers 200."""
+        """Start it and wait until it is ready."""
         self.start()
+        await self.ready(within)
+
+    async def ready(self, within: float = 60.0) -> None:
+        """Wait until the started gateway's /readyz answers 200."""
         deadline = time.monotonic() + within
         async with httpx.AsyncClient(base_url=self.base_url, timeout=5) as client:
             while True:

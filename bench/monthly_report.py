@@ -63,6 +63,49 @@ BATCH = 5000
 # about 3 400 chats, 28 000 surveys, 273 000 contacts and 450 pathway starts a month).
 COUNTY_SEEDS = {"chat": 30, "feedback": 2, "contact": 1, "pathway": 11}
 Simulate = Callable[[int, datetime, datetime], Iterable[Envelope]]
+Timings = dict[str, list[float]]
+"""Seconds of each request, per report format."""
+
+
+@dataclass(frozen=True)
+class Volumes:
+    """What `load_county` loads, in county months (1 = a county's month, 0 = nothing)."""
+
+    month: Month
+    scale: float
+    """the month, and the pathways"""
+    compared: float
+    """the month before and the same month a year before"""
+    trend: float
+    """the other 10 trend months"""
+    pathway_months: int = TREND_MONTHS
+    """months of pathways up to the month: enrolments start before they end"""
+
+    def of(self, current: Month) -> float:
+        if current == self.month:
+            return self.scale
+        if current in (self.month.shift(-1), self.month.shift(-12)):
+            return self.compared
+        return self.trend
+
+
+@dataclass(frozen=True)
+class Domains:
+    """The services' own domains, which apply events as their consumers do."""
+
+    chat: ChatMetrics
+    feedback: FeedbackIngest
+    contacts: ContactMetrics
+    pathways: PathwayMetrics
+
+    @classmethod
+    def of(cls, registry: Registry) -> Domains:
+        return cls(
+            ChatMetrics(QueueRules(registry, TZ), ChatExports(wait_histogram([60, 120]))),
+            FeedbackIngest(registry, TZ),
+            ContactMetrics(registry, TZ, Settings().digital_channels),
+            PathwayMetrics(registry, TZ),
+        )
 
 
 @dataclass
@@ -104,13 +147,14 @@ async def run(args: argparse.Namespace, url: str) -> int:
     engine = create_engine(url, pool_size=4)
     started = time.perf_counter()
     try:
-        loaded = await load_county(engine, registry, args.month, args.scale, args.trend_scale)
+        volumes = Volumes(args.month, args.scale, args.scale, args.trend_scale)
+        loaded = await load_county(engine, registry, Domains.of(registry), volumes)
         load_seconds = time.perf_counter() - started
         print(f"loaded in {load_seconds:.0f} s: {loaded.seconds}", file=sys.stderr)
         timings, sizes, same = await measure(engine, registry, args)
     finally:
         await engine.dispose()
-    figures = results(args, loaded, timings, sizes, same)
+    figures = [data_figure(args.month, loaded), *report_figures(timings, sizes, same)]
     print(table(figures))
     if not args.no_write:
         write_section("monthly report", section(args, figures, loaded, load_seconds))
@@ -160,17 +204,12 @@ def every_nth(events: Iterable[Envelope], n: int) -> Iterator[Envelope]:
 
 
 async def load_county(
-    engine: AsyncEngine, registry: Registry, month: Month, scale: float, trend_scale: float
+    engine: AsyncEngine, registry: Registry, domains: Domains, volumes: Volumes
 ) -> Loaded:
     loaded = Loaded()
-    chat = ChatMetrics(QueueRules(registry, TZ), ChatExports(wait_histogram([60, 120])))
-    feedback = FeedbackIngest(registry, TZ)
-    contacts = ContactMetrics(registry, TZ, Settings().digital_channels)
-    pathways = PathwayMetrics(registry, TZ)
-    compared = {month, month.shift(-1), month.shift(-12)}
-    window = [month.shift(n - TREND_MONTHS + 1) for n in range(TREND_MONTHS)]
-    for current in window:
-        volume = scale if current in compared else trend_scale
+    month = volumes.month
+    for current in [month.shift(n - TREND_MONTHS + 1) for n in range(TREND_MONTHS)]:
+        volume = volumes.of(current)
         if volume <= 0:
             continue
         start = datetime.combine(current.first, datetime.min.time(), TZ)
@@ -184,21 +223,22 @@ async def load_county(
             return simulate_feedback(registry, a, b, seed, TZ, f"bench-key-{seed}")
 
         events = merged(chat_run, seeds("chat", volume), start, end)
-        await apply_all(engine, chat, events, loaded, "chat")
+        await apply_all(engine, domains.chat, events, loaded, "chat")
         events = merged(feedback_run, seeds("feedback", volume), start, end)
-        await apply_all(engine, feedback, events, loaded, "feedback")
+        await apply_all(engine, domains.feedback, events, loaded, "feedback")
         people = simulate_contacts(registry, start, end, 1, TZ)
         thinned = every_nth(people, max(1, round(1 / volume))) if volume < 1 else people
-        await apply_all(engine, contacts, thinned, loaded, "contact")
-    # pathways: all 13 months at the compared months' volume, so enrolments start before they end
-    first = datetime.combine(window[0].first, datetime.min.time(), TZ)
+        await apply_all(engine, domains.contacts, thinned, loaded, "contact")
+    # pathways at the month's volume over the months before it too, so enrolments that are
+    # active in the month started before it
+    first = datetime.combine(month.shift(1 - volumes.pathway_months).first, datetime.min.time(), TZ)
     end = datetime.combine(month.shift(1).first, datetime.min.time(), TZ)
 
     def pathway_run(seed: int, a: datetime, b: datetime) -> Iterable[Envelope]:
         return simulate_pathways(registry, a, b, seed, TZ)
 
-    events = merged(pathway_run, seeds("pathway", scale), first, end)
-    await apply_all(engine, pathways, events, loaded, "pathway")
+    events = merged(pathway_run, seeds("pathway", volumes.scale), first, end)
+    await apply_all(engine, domains.pathways, events, loaded, "pathway")
     return loaded
 
 
@@ -207,33 +247,43 @@ async def load_county(
 
 async def measure(
     engine: AsyncEngine, registry: Registry, args: argparse.Namespace
-) -> tuple[dict[str, list[float]], dict[str, int], bool]:
+) -> tuple[Timings, dict[str, int], bool]:
     created = new_token()
     async with engine.begin() as conn:
         await tokens.create(conn, created, "bench", ["read"], [], [])
     headers = {"Authorization": f"Bearer {created.token}"}
     ctx = GatewayContext(Settings(), registry, engine, None)
     transport = httpx.ASGITransport(app=create_app(ctx))
-    timings: dict[str, list[float]] = {f: [] for f in FORMATS}
+    saved = {"pdf": args.pdf, "html": args.html}
+    async with httpx.AsyncClient(
+        transport=transport, base_url="http://gateway", headers=headers
+    ) as client:
+        return await time_reports(client, args.month, args.repeat, saved)
+
+
+async def time_reports(
+    client: httpx.AsyncClient, month: Month, repeat: int, saved: dict[str, Path | None]
+) -> tuple[Timings, dict[str, int], bool]:
+    """GET the month's report in every format in turn, `repeat` rounds (the client carries
+    the token); wall time per request, sizes, and whether every JSON run had the same figures.
+    A format in `saved` with a path is also written there."""
+    timings: Timings = {f: [] for f in FORMATS}
     sizes: dict[str, int] = {}
     reports: list[dict[str, Any]] = []
-    url = f"/v1/reports/monthly/{args.month.label}"
-    async with httpx.AsyncClient(transport=transport, base_url="http://gateway") as client:
-        for _ in range(args.repeat):
-            for fmt in FORMATS:
-                started = time.perf_counter()
-                response = await client.get(url, params={"format": fmt}, headers=headers)
-                timings[fmt].append(time.perf_counter() - started)
-                response.raise_for_status()
-                sizes[fmt] = len(response.content)
-                if fmt == "json":
-                    body = response.json()
-                    body.pop("metadata")
-                    reports.append(body)
-                if fmt == "pdf" and args.pdf:
-                    args.pdf.write_bytes(response.content)
-                if fmt == "html" and args.html:
-                    args.html.write_bytes(response.content)
+    url = f"/v1/reports/monthly/{month.label}"
+    for _ in range(repeat):
+        for fmt in FORMATS:
+            started = time.perf_counter()
+            response = await client.get(url, params={"format": fmt})
+            timings[fmt].append(time.perf_counter() - started)
+            response.raise_for_status()
+            sizes[fmt] = len(response.content)
+            if fmt == "json":
+                body = response.json()
+                body.pop("metadata")
+                reports.append(body)
+            if path := saved.get(fmt):
+                path.write_bytes(response.content)
     same = all(r == reports[0] for r in reports)
     return timings, sizes, same
 
@@ -242,23 +292,22 @@ def seconds(value: float) -> str:
     return f"{value:.2f} s"
 
 
-def results(
-    args: argparse.Namespace,
-    loaded: Loaded,
-    timings: dict[str, list[float]],
-    sizes: dict[str, int],
-    same: bool,
-) -> list[Figure]:
-    label = args.month.label
-    month = {kind: n for (m, kind), n in loaded.types.items() if m == label}
+def data_figure(month: Month, loaded: Loaded) -> Figure:
+    """What the month holds: chats, surveys, contacts, pathway starts."""
+    of_month = {kind: n for (m, kind), n in loaded.types.items() if m == month.label}
     counts = (
-        (month.get("chat.queued", 0), "chats queued"),
-        (month.get("survey.sent", 0), "surveys sent"),
-        (month.get("contact.recorded", 0), "contacts"),
-        (month.get("pathway.started", 0), "pathway starts"),
+        (of_month.get("chat.queued", 0), "chats queued"),
+        (of_month.get("survey.sent", 0), "surveys sent"),
+        (of_month.get("contact.recorded", 0), "contacts"),
+        (of_month.get("pathway.started", 0), "pathway starts"),
     )
     data = ", ".join(f"{n:,}".replace(",", " ") + f" {what}" for n, what in counts)
-    figures = [Figure(f"data of {label}", data)]
+    return Figure(f"data of {month.label}", data)
+
+
+def report_figures(timings: Timings, sizes: dict[str, int], same: bool) -> list[Figure]:
+    """Per format: first, median and slowest request against the target; same JSON figures."""
+    figures = []
     for fmt in FORMATS:
         runs = timings[fmt]
         figures.append(

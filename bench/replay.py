@@ -49,6 +49,12 @@ YEAR_EVENTS = {
 }
 """At least this many events per service's stream (whole seeds: see the docstring)."""
 DAYS = 365
+_DATABASE_SIZE = "SELECT pg_database_size(current_database())"
+_LARGEST_TABLES = (
+    "SELECT relname, pg_total_relation_size(oid) FROM pg_class "
+    "WHERE relkind = 'r' AND relnamespace = 'public'::regnamespace "
+    "ORDER BY 2 DESC LIMIT 5"
+)
 
 
 @dataclass(frozen=True)
@@ -68,6 +74,9 @@ class Results:
     run: TogetherRun
     reports: list[Report]
     total_s: float
+    database_bytes: int
+    largest: list[tuple[str, int]]
+    """The largest tables (with indexes and TOAST) after the year, bytes."""
     offered: dict[str, tuple[int | None, int]]
     """Per month of the trend: (the report's chat_offered, counted from the events)."""
 
@@ -128,16 +137,20 @@ async def replay(
             run = await measure_together(infra, db, processes, events)
             produce_s = await producing
         with timed(phases, "the monthly report"):
-            await gateway.start_ready()
+            await gateway.ready()
             reports, body = await _fetch_reports(gateway, token, month)
             total_s = reports[1].received - t0
+        database_bytes = int(await db.fetchval(_DATABASE_SIZE))
+        largest = [(row[0], int(row[1])) for row in await db.fetch(_LARGEST_TABLES)]
     finally:
         gateway.stop()
         for process in processes:
             process.stop()
         await db.close()
     offered = _offered_check(body, backlogs["chat_metrics"])
-    return Results(backlogs, month, produce_s, run, reports, total_s, offered)
+    return Results(
+        backlogs, month, produce_s, run, reports, total_s, database_bytes, largest, offered
+    )
 
 
 async def _produce_all(infra: Infra, backlogs: dict[str, Backlog]) -> float:
@@ -194,6 +207,7 @@ def figures(r: Results) -> list[Figure]:
         Figure("monthly report: JSON / first PDF / second PDF",
                f"{json_s:.2f} s / {first_pdf_s:.2f} s / {second_pdf_s:.2f} s",
                "< 5 s each", max(json_s, first_pdf_s, second_pdf_s) < 5),
+        Figure("PostgreSQL database after the year", mib(r.database_bytes)),
         Figure("offered chats per month in the report = counted from the events",
                "all 13 months" if matches else "differs", "equal", matches),
     ]  # fmt: skip
@@ -228,6 +242,11 @@ def notes(r: Results) -> str:
         f"{sum(p.cpu_s for p in r.run.processes):.0f} s, {others}; whole machine busy "
         f"{r.run.machine_busy * 100:.0f} %.",
     ]
+    lines.append(
+        "- Largest tables (with indexes): "
+        + ", ".join(f"{name} {mib(size)}" for name, size in r.largest)
+        + "."
+    )
     if mismatch:
         lines.append(f"- Offered per month (report, counted) that differ: {mismatch}.")
     return "How: see the module's docstring.\n" + "\n".join(lines)
