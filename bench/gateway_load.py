@@ -32,7 +32,7 @@ import httpx
 from bench.events import Message, own_message, waiting_contacts
 from bench.figures import header, phases_table
 from bench.gateway import GatewayProcess, read_token
-from bench.harness import PARTITIONS, Phases, run_main, timed
+from bench.harness import PARTITIONS, Phases, run_main, suite_arguments, timed
 from bench.infra import DEMO_REGISTRY, Infra, cpu_used, infrastructure
 from bench.monthly_report import (
     Domains,
@@ -140,14 +140,12 @@ class Results:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m bench.gateway_load", description=__doc__)
+    parser = suite_arguments("python -m bench.gateway_load", __doc__)
     add = parser.add_argument
     add("--month", default="2025-10", type=Month.parse, help="YYYY-MM (2025-10)")
     add("--seconds", type=int, default=10, help="duration of each wrk run (10)")
     add("--connections", type=int, default=32, help="connections of the loaded runs (32)")
     add("--repeat", type=int, default=3, help="requests of the monthly report per format (3)")
-    add("--no-write", action="store_true", help="do not write bench/RESULTS.md")
-    parser.set_defaults(profile=None)  # run_main's cProfile summary: not for this benchmark
     args = parser.parse_args(argv)
     if shutil.which("wrk") is None:
         print(WRK_MISSING, file=sys.stderr)
@@ -353,7 +351,7 @@ def report(
         "the gateway (`python -m services.gateway`, one process) on a free port; "
         "wrk as the second process"
     )
-    head = header(f"{datetime.now(UTC):%Y-%m-%d %H:%M}", command, busy, setup)
+    head = header(command, busy, setup)
     how = "How:\n" + "\n".join(notes(r, args))
     return "\n\n".join([head, table(figures(r, args)), how, phases_table(phases)])
 

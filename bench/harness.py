@@ -13,7 +13,6 @@ import sys
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Iterator, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from pathlib import Path
 from types import FrameType
 from typing import Any, TypeVar
@@ -53,7 +52,7 @@ def arguments(
     prog: str, description: str | None, events: int, days: int
 ) -> argparse.ArgumentParser:
     """The options every service benchmark has; a benchmark may add its own."""
-    parser = argparse.ArgumentParser(prog=prog, description=description)
+    parser = suite_arguments(prog, description)
     add = parser.add_argument
     add("--events", type=int, default=events, help=f"backlog size, at least ({events:_})")
     add("--days", type=int, default=days, help=f"simulated days per seed ({days})")
@@ -71,7 +70,13 @@ def arguments(
         "while it consumes the backlog; collapsed stacks to FILE",
     )
     add("--keep", type=Path, default=None, help="work folder to keep (logs, data)")
-    add("--no-write", action="store_true", help="do not write bench/RESULTS.md")
+    return parser
+
+
+def suite_arguments(prog: str, description: str | None) -> argparse.ArgumentParser:
+    """The option every benchmark has: `--no-write`."""
+    parser = argparse.ArgumentParser(prog=prog, description=description)
+    parser.add_argument("--no-write", action="store_true", help="do not write bench/RESULTS.md")
     return parser
 
 
@@ -94,7 +99,7 @@ def run_main(
     except KeyboardInterrupt:
         print("interrupted: everything the benchmark started is stopped", file=sys.stderr)
         return 130
-    if args.profile:
+    if getattr(args, "profile", None):
         profile_summary(args.profile)
     body = render(results, phases, busy)
     print(body)
@@ -146,7 +151,6 @@ class Benchmark:
                 f"of at most {args.batch or 5000} records"
             )
             head = header(
-                f"{datetime.now(UTC):%Y-%m-%d %H:%M}",
                 command(f"bench.{self.service}", self.make_target, argv),
                 busy,
                 setup,

@@ -26,7 +26,7 @@ import time
 from collections.abc import Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import asdict, dataclass
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -134,7 +134,6 @@ def main(argv: Sequence[str] | None = None) -> int:
             [".venv/bin/python -m bench.peers", *(argv if argv is not None else sys.argv[1:])]
         )
         head = header(
-            f"{datetime.now(UTC):%Y-%m-%d %H:%M}",
             f"`{line}`",
             busy,
             f"`{BENCHMARK.stream.topic}` with {PARTITIONS} partitions, one consumer at a time",

@@ -20,7 +20,7 @@ import sys
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 
 import asyncpg
 
@@ -28,7 +28,7 @@ from bench.contact_events import contact_backlog
 from bench.events import Backlog, chat_backlog, last_local_midnight
 from bench.feedback_events import feedback_backlog
 from bench.figures import header, phases_table
-from bench.harness import PARTITIONS, TZ, Phases, command, run_main, timed
+from bench.harness import PARTITIONS, TZ, Phases, command, run_main, suite_arguments, timed
 from bench.infra import DEMO_REGISTRY, Infra, ServiceProcess, infrastructure
 from bench.measure import produce, scrape
 from bench.pathway_events import pathway_backlog
@@ -97,17 +97,14 @@ class Results:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m bench.pipeline", description=__doc__)
+    parser = suite_arguments("python -m bench.pipeline", __doc__)
     parser.add_argument(
         "--fraction", type=float, default=1.0, help="of each service benchmark's backlog (1)"
     )
-    parser.add_argument("--no-write", action="store_true", help="do not write bench/RESULTS.md")
-    parser.set_defaults(profile=None)
     args = parser.parse_args(argv)
 
     def render(results: Results, phases: Phases, busy: float) -> str:
         head = header(
-            f"{datetime.now(UTC):%Y-%m-%d %H:%M}",
             command("bench.pipeline", "bench-pipeline", argv),
             busy,
             f"the four topics with {PARTITIONS} partitions each; services with batches of at "

@@ -24,7 +24,7 @@ import time
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 import httpx
@@ -32,7 +32,7 @@ import httpx
 from bench.events import Backlog
 from bench.figures import header, phases_table
 from bench.gateway import GatewayProcess, read_token
-from bench.harness import PARTITIONS, TZ, Phases, command, run_main, timed
+from bench.harness import PARTITIONS, TZ, Phases, command, run_main, suite_arguments, timed
 from bench.infra import DEMO_REGISTRY, Infra, ServiceProcess, infrastructure
 from bench.measure import produce
 from bench.pipeline import PARTS
@@ -82,20 +82,17 @@ class Results:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m bench.replay", description=__doc__)
+    parser = suite_arguments("python -m bench.replay", __doc__)
     parser.add_argument(
         "--fraction", type=float, default=1.0, help="of the year's chat and feedback (1)"
     )
     parser.add_argument(
         "--days", type=int, default=DAYS, help=f"days before this month ({DAYS}: a year)"
     )
-    parser.add_argument("--no-write", action="store_true", help="do not write bench/RESULTS.md")
-    parser.set_defaults(profile=None)
     args = parser.parse_args(argv)
 
     def render(r: Results, phases: Phases, busy: float) -> str:
         head = header(
-            f"{datetime.now(UTC):%Y-%m-%d %H:%M}",
             command("bench.replay", "bench-replay", argv),
             busy,
             f"the four topics with {PARTITIONS} partitions each; the four services (batches "
