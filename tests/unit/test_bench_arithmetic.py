@@ -10,6 +10,7 @@ import pytest
 
 from bench.__main__ import missed_targets
 from bench.freshness import visibility
+from bench.gateway_load import parse_wrk
 from bench.report import TITLE, write_section
 from bench.together import GroupRun
 
@@ -69,3 +70,36 @@ def test_missed_targets_names_the_section_and_the_figure() -> None:
         "- freshness: 5000 events/s: p99 (1200 ms; target p99 < 1 s)",
         "- replay: report (6.1 s; target < 5 s each)",
     ]
+
+
+WRK_LOADED = """Running 10s test @ http://127.0.0.1:8000/v1/chat/queues
+  2 threads and 32 connections
+  Thread Stats   Avg      Stdev     Max   +/- Stdev
+    Latency   116.21ms   25.13ms 250.00ms   70.00%
+    Req/Sec   143.50     20.11   190.00     68.00%
+  Latency Distribution
+     50%  116.00ms
+     75%  130.00ms
+     90%  150.00ms
+     99%  188.00ms
+  2850 requests in 10.01s, 1.20MB read
+  Socket errors: connect 0, read 2, write 0, timeout 1
+  Non-2xx or 3xx responses: 4
+Requests/sec:    284.72
+Transfer/sec:    122.88KB
+"""
+
+
+def test_wrk_output_read_with_its_units_and_every_kind_of_error() -> None:
+    loaded = parse_wrk(WRK_LOADED)
+    assert (loaded.p50, loaded.p99) == (pytest.approx(0.116), pytest.approx(0.188))
+    assert (loaded.requests, loaded.per_second) == (2850, pytest.approx(284.72))
+    assert loaded.errors == 2 + 1 + 4
+    quiet = parse_wrk(
+        WRK_LOADED.replace("116.00ms", "812.00us")
+        .replace("188.00ms", "1.64s")
+        .replace("  Socket errors: connect 0, read 2, write 0, timeout 1\n", "")
+        .replace("  Non-2xx or 3xx responses: 4\n", "")
+    )
+    assert (quiet.p50, quiet.p99) == (pytest.approx(0.000812), pytest.approx(1.64))
+    assert quiet.errors == 0
