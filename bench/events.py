@@ -158,28 +158,25 @@ def waiting_contacts(
     at times the service will not time them out before `now + margin_s` (SPEC §3.1)."""
     rng = random.Random(seed)
     horizon = now + timedelta(seconds=margin_s)
-    queues = [q for q in rules.known() if _fits(rules, q, now, horizon, rng) is not None]
-    if not queues:
+    times = {q: fit for q in rules.known() if (fit := _still_waiting(rules, q, now, horizon))}
+    if not times:
         raise ValueError("no queue accepts a waiting client now without timing it out")
+    queues = sorted(times)
     messages = []
     for n in range(count):
         queue = queues[n % len(queues)]
-        at = _fits(rules, queue, now, horizon, rng)
-        assert at is not None
+        at = rng.choice(times[queue])
         messages.append(chat_message("chat.queued", f"bench-wait-{n}", at, {"queue_id": queue}))
     return messages
 
 
-def _fits(
-    rules: QueueRules, queue: str, now: datetime, horizon: datetime, rng: random.Random
-) -> datetime | None:
-    """A random time in the last hour whose timeout falls after `horizon` (rejection
-    sampling); None if 200 tries found none."""
-    for _ in range(200):
-        at = now - timedelta(seconds=rng.uniform(1.0, 3600.0))
-        if rules.timeout_at(queue, at) > horizon:
-            return at
-    return None
+def _still_waiting(
+    rules: QueueRules, queue: str, now: datetime, horizon: datetime
+) -> list[datetime]:
+    """The whole seconds of the last hour at which a client entering `queue` would still be
+    waiting at `horizon` (none when the queue closes before it)."""
+    back = (now - timedelta(seconds=s) for s in range(1, 3601))
+    return [at for at in back if rules.timeout_at(queue, at) > horizon]
 
 
 def last_local_midnight(tz: ZoneInfo) -> datetime:
