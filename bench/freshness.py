@@ -18,11 +18,12 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import math
 import sys
 import time
 from bisect import bisect_left
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 
 import httpx
@@ -32,8 +33,8 @@ from bench.figures import header, ms, phases_table
 from bench.gateway import GatewayProcess, read_token
 from bench.harness import PARTITIONS, TZ, Phases, command, run_main, suite_arguments, timed
 from bench.infra import DEMO_REGISTRY, Infra, ServiceProcess, infrastructure
-from bench.measure import Ack, pace
-from bench.promtext import percentile
+from bench.measure import Ack, pace, scrape
+from bench.promtext import delta, histogram_buckets, percentile, quantile
 from bench.report import Figure, rate, table
 from services.chat_metrics.queues import QueueRules
 from services.common.events import CHAT
@@ -68,6 +69,8 @@ class RateRun:
     send_seconds: float
     metrics: Visibility
     api: Visibility
+    commit: tuple[float, float] = (math.nan, math.nan)
+    """p50, p99 of the service's own histogram (record timestamp → PostgreSQL commit)."""
 
     @property
     def achieved(self) -> float:
@@ -126,16 +129,17 @@ async def run(
             for number, (events_per_s, seconds) in enumerate(RATES):
                 live = LiveContacts(f"fresh-{number}", rules.known())
                 with timed(phases, f"{events_per_s:.0f} events/s"):
-                    runs.append(
-                        await at_rate(
-                            infra,
-                            live,
-                            events_per_s,
-                            5.0 if args.short else seconds,
-                            (read_metrics, read_api),
-                            args.every,
-                        )
+                    before = await scrape(service)
+                    done = await at_rate(
+                        infra,
+                        live,
+                        events_per_s,
+                        5.0 if args.short else seconds,
+                        (read_metrics, read_api),
+                        args.every,
                     )
+                    after = await scrape(service)
+                    runs.append(replace(done, commit=commit_quantiles(before, after)))
                 service.check_alive()
     finally:
         gateway.stop()
@@ -153,6 +157,12 @@ async def warm_up(infra: Infra, rules: QueueRules, read_api: Read, within: float
         if time.monotonic() > deadline:
             raise TimeoutError(f"the warm-up contact was not in the API within {within} s")
         await asyncio.sleep(0.1)
+
+
+def commit_quantiles(before: str, after: str) -> tuple[float, float]:
+    name, labels = "kanava_event_freshness_seconds", {"service": "chat_metrics"}
+    buckets = delta(histogram_buckets(after, name, labels), histogram_buckets(before, name, labels))
+    return quantile(0.5, buckets), quantile(0.99, buckets)
 
 
 def _metrics_reader(client: httpx.AsyncClient, url: str) -> Read:
@@ -261,6 +271,8 @@ def figures(runs: list[RateRun]) -> list[Figure]:
                    f"{ms(r.metrics.p50)} / {ms(r.metrics.p99)}", "p99 < 1 s", r.metrics.p99 < 1),
             Figure(f"{label}: append → gateway API p50 / p99",
                    f"{ms(r.api.p50)} / {ms(r.api.p99)}", "p99 < 1 s", r.api.p99 < 1),
+            Figure(f"{label}: record → PostgreSQL commit p50 / p99 (service histogram)",
+                   f"{ms(r.commit[0])} / {ms(r.commit[1])}"),
         ]  # fmt: skip
     return rows
 

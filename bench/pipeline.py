@@ -239,7 +239,9 @@ def render_together(t: Together) -> str:
         "How: the four backlogs below, produced one topic after the other before any service "
         "started; the four `python -m services.<service>` processes started together; each "
         "service's committed offsets in `consumer_offsets` polled every 50 ms; CPU is user + "
-        "system of each process over its life, RSS its VmHWM.\n"
+        "system of each process over its life, RSS its VmHWM. chat_metrics may count a few more "
+        "processed than produced: the `chat.abandoned` (timeout) events its stale-contact sweep "
+        "publishes to `chat.events` itself once the waiting clients' time is up.\n"
         + "\n".join(_backlog_line(name, b) for name, b in t.backlogs.items())
     )
     return "\n\n".join(["\n".join(rows), table(figures), how])
