@@ -49,7 +49,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0
     chosen = [name for name, _ in BENCHMARKS if not args.only or name in args.only.split(",")]
     speed = reference_seconds()
-    rows = _earlier_rows(RESULTS.read_text(encoding="utf-8") if RESULTS.exists() else "")
+    rows = earlier_rows(RESULTS.read_text(encoding="utf-8") if RESULTS.exists() else "")
     codes = []
     for name in chosen:
         code, row = _run(name)
@@ -87,7 +87,7 @@ def _run(name: str) -> tuple[int, str]:
     return code, f"| {name} | {what} | {started:%Y-%m-%d %H:%M} | {code} | {minutes:.1f} |"
 
 
-def _earlier_rows(results: str) -> dict[str, str]:
+def earlier_rows(results: str) -> dict[str, str]:
     """The rows of the suite's table as last written, by benchmark (kept for the benchmarks
     not run this time)."""
     section = results.partition(f"## {SUITE}\n")[2].partition("\n## ")[0]

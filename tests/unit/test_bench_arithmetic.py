@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from bench.__main__ import missed_targets
+from bench.__main__ import earlier_rows, missed_targets
 from bench.freshness import visibility
 from bench.gateway_load import parse_wrk
 from bench.report import TITLE, write_section
@@ -103,3 +103,25 @@ def test_wrk_output_read_with_its_units_and_every_kind_of_error() -> None:
     )
     assert (quiet.p50, quiet.p99) == (pytest.approx(0.000812), pytest.approx(1.64))
     assert quiet.errors == 0
+
+
+def test_the_suite_keeps_the_rows_of_benchmarks_not_run_again() -> None:
+    results = "\n".join(
+        [
+            TITLE,
+            "## suite",
+            "",
+            "| benchmark | what | run at (UTC) | exit | minutes |",
+            "|---|---|---|---:|---:|",
+            "| chat_metrics | alone | 2026-11-26 14:14 | 0 | 2.0 |",
+            "| replay | a year | 2026-11-26 14:38 | 0 | 11.2 |",
+            "",
+            "## chat_metrics",
+            "| chat_metrics | not a suite row | x | 1 | 9.9 |",
+        ]
+    )
+    assert earlier_rows(results) == {
+        "chat_metrics": "| chat_metrics | alone | 2026-11-26 14:14 | 0 | 2.0 |",
+        "replay": "| replay | a year | 2026-11-26 14:38 | 0 | 11.2 |",
+    }
+    assert earlier_rows(TITLE) == {}
