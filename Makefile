@@ -58,7 +58,7 @@ system-packages:
 schemas: $(VENV)/.synced
 	$(VENV)/bin/kanava schemas
 
-# Every benchmark, one after the other (about 40 minutes), writing bench/RESULTS.md. The gateway
+# Every benchmark, one after the other (about 35 minutes), writing bench/RESULTS.md. The gateway
 # load test drives the gateway with wrk, installed here like the test packages.
 bench: $(VENV)/.synced
 	@$(MAKE) --no-print-directory system-packages SYSTEM_PACKAGES=wrk
