@@ -12,6 +12,7 @@ import heapq
 import json
 import random
 import uuid
+from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -177,6 +178,17 @@ def _still_waiting(
     waiting at `horizon` (none when the queue closes before it)."""
     back = (now - timedelta(seconds=s) for s in range(1, 3601))
     return [at for at in back if rules.timeout_at(queue, at) > horizon]
+
+
+def queue_entries_by_month(chat: Backlog, tz: ZoneInfo) -> Counter[str]:
+    """`chat.queued` and `chat.transferred` events (each enters a queue once: SPEC's offered)
+    by local month `YYYY-MM` of their time."""
+    months: Counter[str] = Counter()
+    for _, value in chat.messages:
+        event = json.loads(value)
+        if event["type"] in ("chat.queued", "chat.transferred"):
+            months[f"{datetime.fromisoformat(event['time']).astimezone(tz):%Y-%m}"] += 1
+    return months
 
 
 def last_local_midnight(tz: ZoneInfo) -> datetime:

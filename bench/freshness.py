@@ -33,8 +33,8 @@ from bench.figures import header, ms, phases_table
 from bench.gateway import GatewayProcess, read_token
 from bench.harness import PARTITIONS, TZ, Phases, command, run_main, suite_arguments, timed
 from bench.infra import DEMO_REGISTRY, Infra, ServiceProcess, infrastructure
-from bench.measure import Ack, pace, scrape
-from bench.promtext import delta, histogram_buckets, percentile, quantile
+from bench.measure import Ack, freshness_buckets, pace, scrape
+from bench.promtext import percentile, quantile
 from bench.report import Figure, rate, table
 from services.chat_metrics.queues import QueueRules
 from services.common.events import CHAT
@@ -160,8 +160,7 @@ async def warm_up(infra: Infra, rules: QueueRules, read_api: Read, within: float
 
 
 def commit_quantiles(before: str, after: str) -> tuple[float, float]:
-    name, labels = "kanava_event_freshness_seconds", {"service": "chat_metrics"}
-    buckets = delta(histogram_buckets(after, name, labels), histogram_buckets(before, name, labels))
+    buckets = freshness_buckets("chat_metrics", before, after)
     return quantile(0.5, buckets), quantile(0.99, buckets)
 
 

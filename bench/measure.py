@@ -15,16 +15,15 @@ from typing import Any, NamedTuple
 
 import asyncpg
 import httpx
-import psutil
 from aiokafka import AIOKafkaProducer
 
 from bench.events import Backlog, LiveEvents, Message
-from bench.infra import Infra, ServiceProcess, cpu_used
+from bench.infra import Infra, ServiceProcess
 from bench.naive import NaiveResult
-from bench.promtext import delta, gauge_sum, histogram_buckets, percentile, quantile
+from bench.promtext import Buckets, delta, gauge_sum, histogram_buckets, percentile, quantile
+from bench.together import measure_together
 from services.common.producer import new_producer
 
-_SUM = "SELECT coalesce(sum(next_offset), 0) FROM consumer_offsets WHERE consumer_group = $1"
 _BY_PARTITION = "SELECT partition, next_offset FROM consumer_offsets WHERE consumer_group = $1"
 Offsets = dict[int, int]
 """Next offset per partition of the service's topic."""
@@ -48,10 +47,6 @@ async def produce(
     finally:
         await producer.stop()
     return ends
-
-
-async def committed_sum(db: asyncpg.Connection, group: str) -> int:
-    return int(await db.fetchval(_SUM, group))
 
 
 async def committed_offsets(db: asyncpg.Connection, group: str) -> Offsets:
@@ -151,43 +146,19 @@ async def measure_throughput(
     within: float = 900.0,
 ) -> Throughput:
     """Start the service on a full topic; poll the committed offsets every 50 ms."""
-    machine, others = psutil.cpu_times(), infra.cpu_seconds()
-    service.start()
-    started = service.started_at
-    first: tuple[float, int, float] | None = None
-    while True:
-        tick = time.monotonic()
-        done = await committed_sum(db, service.name)
-        now = time.monotonic()
-        if done > 0 and first is None:
-            first = (now, done, service.cpu_seconds())
-        if done >= events:
-            break
-        service.check_alive()
-        if now - started > within:
-            raise TimeoutError(f"{done} of {events} committed within {within} s")
-        await asyncio.sleep(max(0.0, 0.05 - (time.monotonic() - tick)))
-    assert first is not None
-    cpu = service.cpu_seconds()
+    run = await measure_together(infra, db, [service], {service.name: events}, within)
+    group, process = run.groups[0], run.processes[0]
     return Throughput(
         events=events,
-        total_s=now - started,
-        first_commit_s=first[0] - started,
-        first_batch=first[1],
-        cpu_s=cpu,
-        cpu_after_first_s=cpu - first[2],
-        peak_rss=service.peak_rss_bytes(),
-        machine_busy=busy_since(machine),
-        other_cpu=cpu_used(others, infra.cpu_seconds()),
+        total_s=group.done_s,
+        first_commit_s=group.first_commit_s,
+        first_batch=group.first_batch,
+        cpu_s=process.cpu_s,
+        cpu_after_first_s=process.cpu_s - group.cpu_at_first_s,
+        peak_rss=process.peak_rss,
+        machine_busy=run.machine_busy,
+        other_cpu=run.other_cpu,
     )
-
-
-def busy_since(before: Any) -> float:
-    """Share of all CPUs busy (any process) since `psutil.cpu_times()` gave `before`."""
-    after = psutil.cpu_times()
-    total = sum(after) - sum(before)
-    idle = (after.idle + after.iowait) - (before.idle + before.iowait)
-    return 1 - idle / total if total > 0 else 0.0
 
 
 # --- 3. freshness at a steady rate ---------------------------------------------------------------
@@ -270,6 +241,12 @@ async def measure_freshness(
     return _freshness(service.name, before, after, log, acks, send_seconds)
 
 
+def freshness_buckets(service: str, before: str, after: str) -> Buckets:
+    """The service's `kanava_event_freshness_seconds` observed between two scrapes."""
+    name, labels = "kanava_event_freshness_seconds", {"service": service}
+    return delta(histogram_buckets(after, name, labels), histogram_buckets(before, name, labels))
+
+
 def _freshness(
     group: str,
     before: str,
@@ -278,8 +255,7 @@ def _freshness(
     acks: list[Ack],
     seconds: float,
 ) -> Freshness:
-    name, labels = "kanava_event_freshness_seconds", {"service": group}
-    buckets = delta(histogram_buckets(after, name, labels), histogram_buckets(before, name, labels))
+    buckets = freshness_buckets(group, before, after)
     latencies = [
         at - ack.at
         for ack in acks

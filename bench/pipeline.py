@@ -15,9 +15,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import sys
-from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -25,7 +23,7 @@ from datetime import datetime
 import asyncpg
 
 from bench.contact_events import contact_backlog
-from bench.events import Backlog, chat_backlog, last_local_midnight
+from bench.events import Backlog, chat_backlog, last_local_midnight, queue_entries_by_month
 from bench.feedback_events import feedback_backlog
 from bench.figures import header, phases_table
 from bench.harness import PARTITIONS, TZ, Phases, command, run_main, suite_arguments, timed
@@ -140,7 +138,7 @@ def measure(args: argparse.Namespace, phases: Phases) -> Results:
             runs[instances], digests[instances], offered[instances] = asyncio.run(
                 run_chat_instances(infra, chat, instances)
             )
-    scale_out = ScaleOut(runs, digests, offered, queue_entries(chat))
+    scale_out = ScaleOut(runs, digests, offered, queue_entries_by_month(chat, TZ).total())
     return Results(together, scale_out)
 
 
@@ -196,11 +194,6 @@ async def table_digests(db: asyncpg.Connection, tables: Sequence[str]) -> Digest
         assert row is not None
         digests[name] = (int(row[0]), str(row[1]))
     return digests
-
-
-def queue_entries(chat: Backlog) -> int:
-    types = Counter(json.loads(value)["type"] for _, value in chat.messages)
-    return types["chat.queued"] + types["chat.transferred"]
 
 
 # --- rendering -------------------------------------------------------------------------------

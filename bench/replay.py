@@ -18,10 +18,8 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import sys
 import time
-from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -29,7 +27,7 @@ from typing import Any
 
 import httpx
 
-from bench.events import Backlog
+from bench.events import Backlog, queue_entries_by_month
 from bench.figures import header, phases_table
 from bench.gateway import GatewayProcess, read_token
 from bench.harness import PARTITIONS, TZ, Phases, command, run_main, suite_arguments, timed
@@ -179,12 +177,7 @@ async def _fetch_reports(
 
 
 def _offered_check(report: dict[str, Any], chat: Backlog) -> dict[str, tuple[int | None, int]]:
-    counted: Counter[str] = Counter()
-    for _, value in chat.messages:
-        event = json.loads(value)
-        if event["type"] in ("chat.queued", "chat.transferred"):
-            local = datetime.fromisoformat(event["time"]).astimezone(TZ)
-            counted[f"{local:%Y-%m}"] += 1
+    counted = queue_entries_by_month(chat, TZ)
     return {p["month"]: (p["chat_offered"], counted[p["month"]]) for p in report["trend"]}
 
 

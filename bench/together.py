@@ -1,5 +1,5 @@
-"""Several consumer service processes started at once on pre-filled topics, timed until each
-consumer group has committed everything: all four services together, or two instances of one
+"""Consumer service processes started at once on pre-filled topics, timed until each consumer
+group has committed everything: one service alone, all four together, or two instances of one
 service in one group."""
 
 from __future__ import annotations
@@ -8,12 +8,14 @@ import asyncio
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import asyncpg
 import psutil
 
 from bench.infra import Infra, ServiceProcess, cpu_used
-from bench.measure import busy_since, committed_sum
+
+_SUM = "SELECT coalesce(sum(next_offset), 0) FROM consumer_offsets WHERE consumer_group = $1"
 
 
 @dataclass(frozen=True)
@@ -25,6 +27,8 @@ class GroupRun:
     first_commit_s: float
     first_batch: int
     done_s: float
+    cpu_at_first_s: float
+    """CPU seconds the group's processes had used at its first commit."""
 
     @property
     def rate_total(self) -> float:
@@ -68,7 +72,8 @@ class TogetherRun:
 class _Progress:
     group: str
     events: int
-    first: tuple[float, int] | None = None
+    processes: list[ServiceProcess]
+    first: tuple[float, int, float] | None = None
     done: float | None = None
 
 
@@ -84,8 +89,11 @@ async def measure_together(
     machine, others = psutil.cpu_times(), infra.cpu_seconds()
     for process in processes:
         process.start()
-    started = time.monotonic()
-    progress = [_Progress(group, count) for group, count in events.items()]
+    started = min(p.started_at for p in processes)
+    progress = [
+        _Progress(group, count, [p for p in processes if p.name == group])
+        for group, count in events.items()
+    ]
     while any(p.done is None for p in progress):
         tick = time.monotonic()
         for p in progress:
@@ -110,7 +118,7 @@ async def measure_together(
 
 def _advance(p: _Progress, committed: int, at: float) -> None:
     if committed > 0 and p.first is None:
-        p.first = (at, committed)
+        p.first = (at, committed, sum(process.cpu_seconds() for process in p.processes))
     if committed >= p.events:
         p.done = at
 
@@ -118,4 +126,16 @@ def _advance(p: _Progress, committed: int, at: float) -> None:
 def _group_run(p: _Progress) -> GroupRun:
     assert p.first is not None
     assert p.done is not None
-    return GroupRun(p.group, p.events, p.first[0], p.first[1], p.done)
+    return GroupRun(p.group, p.events, p.first[0], p.first[1], p.done, p.first[2])
+
+
+async def committed_sum(db: asyncpg.Connection, group: str) -> int:
+    return int(await db.fetchval(_SUM, group))
+
+
+def busy_since(before: Any) -> float:
+    """Share of all CPUs busy (any process) since `psutil.cpu_times()` gave `before`."""
+    after = psutil.cpu_times()
+    total = sum(after) - sum(before)
+    idle = (after.idle + after.iowait) - (before.idle + before.iowait)
+    return 1 - idle / total if total > 0 else 0.0

@@ -38,10 +38,10 @@ def test_an_ack_never_seen_counted_is_left_out() -> None:
 def test_group_rates_with_and_without_start_up() -> None:
     # 10 000 events; first commit of 1 000 at 2 s, all done at 6 s:
     # with start-up 10 000 / 6 s; steady 9 000 / 4 s = 2 250 events/s.
-    run = GroupRun("chat_metrics", 10_000, 2.0, 1_000, 6.0)
+    run = GroupRun("chat_metrics", 10_000, 2.0, 1_000, 6.0, 0.5)
     assert run.rate_total == pytest.approx(10_000 / 6)
     assert run.rate_steady == pytest.approx(2_250)
-    assert GroupRun("g", 500, 3.0, 500, 3.0).rate_steady == pytest.approx(500 / 3)
+    assert GroupRun("g", 500, 3.0, 500, 3.0, 0.5).rate_steady == pytest.approx(500 / 3)
 
 
 def test_sections_are_replaced_in_place_and_the_suite_goes_first(tmp_path: Path) -> None:
