@@ -1,4 +1,4 @@
-"""Redaction of free-text feedback comments before they are stored (SPEC §3.3).
+"""Redaction of free-text feedback comments before they are stored (README, feedback_ingest).
 
 Pure functions, no I/O. Three kinds of personal data become placeholders, in this order:
 
@@ -10,17 +10,23 @@ Pure functions, no I/O. Three kinds of personal data become placeholders, in thi
 
 Identity codes, DDMMYYCZZZQ:
 
+- DD is a day 01-31 and MM a month 01-12; YY and ZZZ are any digits (temporary identifiers,
+  ZZZ 900-999, point to people as well).
 - C is the century sign: ``+`` 1800s; ``-`` and (from 2023) ``U V W X Y`` 1900s; ``A`` and (from
-  2023) ``B C D E F`` 2000s. Letters are matched in any case. One space on either side of the sign
-  is tolerated (``131052 - 308T``).
-- Q must equal ``int(DDMMYYZZZ) % 31`` indexed into ``0123456789ABCDEFHJKLMNPRSTUVWXY`` and
-  DD.MM.(century+YY) must be a real calendar date; only then is the code replaced. Any ZZZ
-  000-999 is accepted: temporary identifiers (900-999) point to people as well.
-- Decision: a string of the right shape whose control character is wrong, or whose date does not
-  exist, is left alone and is not counted. The control character exists to catch typing errors,
-  and a random 6+3+1 string passes it with odd 1/31, so a failing one is far more often a
-  reference, an order number or a product code than an identity code; we accept the residual
-  risk of a mistyped real code staying in the comment.
+  2023) ``B C D E F`` 2000s. One space on either side of the sign is tolerated
+  (``131052 - 308T``).
+- Q is any control character, ``0123456789ABCDEFHJKLMNPRSTUVWXY``. Letters are matched in any
+  case.
+- Decision: the shape alone is enough. Neither Q (``int(DDMMYYZZZ) % 31`` indexed into the
+  control characters) nor the calendar date is checked, so a mistyped code (``131052-308U`` for
+  ``131052-308T``) is redacted too: one wrong character still points to one person. The price
+  is that a reference or order number of the same shape is redacted and counted as a code;
+  numbers without a century sign, or with an impossible day or month, are left alone.
+- Except: a string of that shape made only of digits and ``-``/``+``, whose Q or date is wrong
+  and which is a valid phone number (``091234-5678``), is left to the phone step, so it stays a
+  phone number. A code with a correct Q and date is a code even then, and a spared string that
+  the phone step does not take is redacted as a code after it, so no string of the shape is
+  ever left in clear.
 - The code must stand alone: no letter, digit or ``_`` right before or after it (punctuation and
   spaces are fine).
 
@@ -58,11 +64,14 @@ CENTURIES: dict[str, int] = (
     {"+": 1800, "-": 1900, "A": 2000} | dict.fromkeys("UVWXY", 1900) | dict.fromkeys("BCDEF", 2000)
 )
 
+# Both cases spelt out instead of re.IGNORECASE, which would also take the Kelvin sign for K
+# and the long s for S.
 _IDENTITY_CODE_RE = re.compile(
-    r"(?<!\w)(?P<dd>[0-9]{2})(?P<mm>[0-9]{2})(?P<yy>[0-9]{2})"
-    r" ?(?P<century>[-+A-FU-Y]) ?(?P<zzz>[0-9]{3})(?P<q>[0-9A-Y])(?!\w)",
-    re.IGNORECASE,
+    r"(?<!\w)(?P<dd>0[1-9]|[12][0-9]|3[01])(?P<mm>0[1-9]|1[0-2])(?P<yy>[0-9]{2})"
+    r" ?(?P<century>[-+A-FU-Ya-fu-y]) ?(?P<zzz>[0-9]{3})"
+    r"(?P<q>[0-9A-FHJ-NPR-Ya-fhj-npr-y])(?!\w)"
 )
+_PHONE_CHARACTERS = re.compile(r"[0-9 +-]+")
 _ALNUM = r"[^\W_]"
 _LABEL = rf"{_ALNUM}(?:[\w-]*{_ALNUM})?"
 _EMAIL_RE = re.compile(rf"\w(?:[\w.%+-]*\w)?@(?:{_LABEL}\.)+[^\W\d_]{{2,}}")
@@ -77,7 +86,9 @@ class Redacted:
 
 
 def is_valid_identity_code(code: str) -> bool:
-    """True if ``code`` alone is an identity code with a correct control character and date."""
+    """True if ``code`` alone is an identity code with a correct control character and date.
+
+    Redaction does not need this: any string of the shape is redacted (module docstring)."""
     match = _IDENTITY_CODE_RE.fullmatch(code.strip())
     return match is not None and _is_valid(match)
 
@@ -85,22 +96,34 @@ def is_valid_identity_code(code: str) -> bool:
 def redact(text: str) -> Redacted:
     """Replace e-mail addresses, identity codes and phone numbers; keep everything else as is."""
     text, emails = _EMAIL_RE.subn(PLACEHOLDERS[EMAIL], text)
-    text, codes = _redact_identity_codes(text)
+    text, codes = _redact_identity_codes(text, spare_phone_numbers=True)
     text, phones = _redact_phones(text)
-    return Redacted(text, {IDENTITY_CODE: codes, PHONE: phones, EMAIL: emails})
+    text, missed = _redact_identity_codes(text, spare_phone_numbers=False)
+    return Redacted(text, {IDENTITY_CODE: codes + missed, PHONE: phones, EMAIL: emails})
 
 
-def _redact_identity_codes(text: str) -> tuple[str, int]:
+def _redact_identity_codes(text: str, *, spare_phone_numbers: bool) -> tuple[str, int]:
     count = 0
 
     def replace(match: re.Match[str]) -> str:
         nonlocal count
-        if not _is_valid(match):
+        if spare_phone_numbers and not _is_valid(match) and _is_phone_number(match.group(0)):
             return match.group(0)
         count += 1
         return PLACEHOLDERS[IDENTITY_CODE]
 
     return _IDENTITY_CODE_RE.sub(replace, text), count
+
+
+def _is_phone_number(candidate: str) -> bool:
+    # phonenumbers.parse reads letters as a vanity number ("131052-308U" is "valid"), though its
+    # matcher never takes such a string from a text.
+    if not _PHONE_CHARACTERS.fullmatch(candidate):
+        return False
+    try:
+        return phonenumbers.is_valid_number(phonenumbers.parse(candidate, "FI"))
+    except phonenumbers.NumberParseException:
+        return False
 
 
 def _is_valid(match: re.Match[str]) -> bool:

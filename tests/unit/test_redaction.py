@@ -1,4 +1,4 @@
-"""Redaction of feedback comments (SPEC §3.3): identity codes, phone numbers, e-mail addresses.
+"""Redaction of feedback comments (README, feedback_ingest): identity codes, phones, e-mails.
 
 Control characters worked out by hand: Q = CONTROL[DDMMYYZZZ mod 31] with
 CONTROL = 0123456789ABCDEFHJKLMNPRSTUVWXY (index 10 = A ... 15 = F, 16 = H, 17 = J, 18 = K,
@@ -19,6 +19,13 @@ CONTROL = 0123456789ABCDEFHJKLMNPRSTUVWXY (index 10 = A ... 15 = F, 16 = H, 17 =
                29.2.2023 does not exist
   310423-456V  310423456: 31 * 10013659 = 310423429, 310423456 - 310423429 = 27 -> V, but
                31.4.2023 does not exist
+  010100C123D  010100123: 31 * 325810 = 10100110, 10100123 - 10100110 = 13 -> D, so E is wrong
+  091234-5678  091234567: 31 * 2943050 = 91234550, 91234567 - 91234550 = 17 -> J, so 8 is wrong;
+               also a valid Helsinki number 09 1234 5678
+  040123-4561  040123456: 31 * 1294305 = 40123455, 40123456 - 40123455 = 1 -> 1 (4.1.1923); also
+               a valid mobile number 040 123 4561
+  230805F987E  D is right (above), E is wrong
+  131052-3081  T is right (above), 1 is wrong
 """
 
 from __future__ import annotations
@@ -30,6 +37,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from services.feedback_ingest import redaction
 from services.feedback_ingest.redaction import (
     CONTROL_CHARACTERS,
     EMAIL,
@@ -42,6 +50,7 @@ from services.feedback_ingest.redaction import (
 HETU = "[henkilötunnus]"
 PHONE_MARK = "[puhelinnumero]"
 MAIL = "[sähköposti]"
+OFFICIAL_CONTROL_CHARACTERS = "0123456789ABCDEFHJKLMNPRSTUVWXY"
 
 
 # --- identity codes -----------------------------------------------------------------------------
@@ -71,21 +80,113 @@ def test_valid_codes_are_replaced_in_any_case(code: str) -> None:
     ("code", "why"),
     [
         ("131052-308U", "wrong control character (should be T)"),
+        ("131052-308u", "wrong control character, lower case"),
+        ("131052-3081", "wrong control character, a digit (should be T)"),
         ("010594Y9031", "wrong control character (should be 2)"),
+        ("010594y903x", "wrong control character, lower case sign and control"),
+        ("230805F987E", "wrong control character (should be D)"),
+        ("131052 - 308U", "wrong control character, spaces around the sign"),
         ("290200-1239", "29.2.1900 does not exist"),
         ("290223-1237", "29.2.2023 does not exist"),
         ("310423-456V", "31.4.2023 does not exist"),
-        ("001299-1234", "day 00"),
-        ("011399-1234", "month 13"),
-        ("131052G308T", "G is no century sign"),
     ],
 )
-def test_shaped_like_a_code_but_not_valid_is_left_alone(code: str, why: str) -> None:
+def test_codes_of_the_right_shape_are_replaced_even_when_not_valid(code: str, why: str) -> None:
     assert not is_valid_identity_code(code), why
-    text = f"Viite {code}: tarkista."
-    assert redact(text) == redact(text)
-    assert redact(text).text == text
-    assert redact(text).counts == {IDENTITY_CODE: 0, PHONE: 0, EMAIL: 0}
+    result = redact(f"Viite {code}: tarkista.")
+    assert result.text == f"Viite {HETU}: tarkista."
+    assert result.counts == {IDENTITY_CODE: 1, PHONE: 0, EMAIL: 0}
+
+
+@pytest.mark.parametrize("sign", "BCDEFUVWXYbcdefuvwxy")
+def test_new_century_signs_with_a_wrong_control_character(sign: str) -> None:
+    for control in ("E", "e", "0", "Y"):  # D would be right
+        assert redact(f"hetu 010100{sign}123{control}!").text == f"hetu {HETU}!"
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("Hetuni on 131052-308U.", f"Hetuni on {HETU}."),
+        ("Hetuni on 131052-308U, kiitos", f"Hetuni on {HETU}, kiitos"),
+        ("(131052-308U)", f"({HETU})"),
+        ("«131052-308U»", f"«{HETU}»"),
+        ('"010594y9031"?', f'"{HETU}"?'),
+        ("hetu:131052-308u;puh:0401234567", f"hetu:{HETU};puh:{PHONE_MARK}"),
+        ("131052-308U/010594Y9031", f"{HETU}/{HETU}"),
+        ("Hetu 131052-308U\nTerveisin Anna", f"Hetu {HETU}\nTerveisin Anna"),
+        ("131052-308U!!", f"{HETU}!!"),
+        ("Minulla 290223-1237 ja 12.10.2025 käynti", f"Minulla {HETU} ja 12.10.2025 käynti"),
+        ("Ma 13.10.2025 klo 14.30, 131052-308U", f"Ma 13.10.2025 klo 14.30, {HETU}"),
+        ("Maksoin 25,50 € (131052-308U)", f"Maksoin 25,50 € ({HETU})"),
+    ],
+)
+def test_mistyped_codes_in_sentences(text: str, expected: str) -> None:
+    result = redact(text)
+    assert result.text == expected
+    assert result.counts[IDENTITY_CODE] == expected.count(HETU)
+
+
+@pytest.mark.parametrize(
+    ("text", "why"),
+    [
+        ("131052", "a plain 6-digit number"),
+        ("131052 308", "a space instead of a century sign"),
+        ("131052 308T", "a space instead of a century sign"),
+        ("131052308T", "no century sign"),
+        ("Tilaus 131052308", "an order number without a century sign"),
+        ("131052/308T", "a slash is no century sign"),
+        ("131052G308T", "G is no century sign"),
+        ("001299-1234", "day 00"),
+        ("321052-308T", "day 32"),
+        ("011399-1234", "month 13"),
+        ("130052-308T", "month 00"),
+        ("131052-308G", "G is no control character"),
+        ("131052-308Z", "Z is no control character"),
+        ("131052-308i", "I is no control character"),
+        ("131052-30U", "two digits before the control character"),
+        ("131052-30812", "four digits after the century sign"),
+        ("1131052-308U", "a digit right before"),
+        ("131052-308UX", "a letter right after"),
+        ("x131052-308U", "a letter right before"),
+        ("131052-308U_", "an underscore right after"),
+        ("12.10.2025", "a date"),
+        ("Käynti 12.10.2025 klo 14.30", "a date and a time"),
+        ("Hinta 1 310,52 €", "an amount"),
+        ("Y-tunnus 1234567-8", "a business ID"),
+    ],
+)
+def test_near_misses_of_the_code_shape_stay_unchanged(text: str, why: str) -> None:
+    result = redact(text)
+    assert result.text == text, why
+    assert result.counts == {IDENTITY_CODE: 0, PHONE: 0, EMAIL: 0}
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("Soita 091234-5678.", f"Soita {PHONE_MARK}."),
+        ("puh 040123-4567", f"puh {PHONE_MARK}"),
+        ("puh 040123-4561", f"puh {HETU}"),  # a valid code first, as before
+    ],
+)
+def test_phone_numbers_of_the_code_shape_stay_phone_numbers(text: str, expected: str) -> None:
+    assert redact(text).text == expected
+
+
+def test_a_phone_number_of_the_code_shape_that_the_phone_step_misses_is_a_code(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(redaction, "_redact_phones", lambda text: (text, 0))
+    result = redact("Soita 091234-5678.")
+    assert result.text == f"Soita {HETU}."
+    assert result.counts == {IDENTITY_CODE: 1, PHONE: 0, EMAIL: 0}
+
+
+def test_control_characters_in_the_pattern_are_exactly_the_official_ones() -> None:
+    for character in string.ascii_letters + string.digits:
+        shaped = redact(f"131052-308{character}").text == HETU
+        assert shaped == (character.upper() in OFFICIAL_CONTROL_CHARACTERS), character
 
 
 def test_every_century_sign() -> None:
@@ -140,8 +241,8 @@ CASES: list[tuple[str, str]] = [
         f"Personnummer {HETU}, e-post {MAIL}, tfn {PHONE_MARK}.",
     ),
     (
-        "Maksoin 25,50 € mutta 131052-308U ei ole hetu; numero 0401234567",
-        f"Maksoin 25,50 € mutta 131052-308U ei ole hetu; numero {PHONE_MARK}",
+        "Maksoin 25,50 €, hetu 131052-308U (väärä tarkiste); numero 0401234567",
+        f"Maksoin 25,50 €, hetu {HETU} (väärä tarkiste); numero {PHONE_MARK}",
     ),
     (
         "Great service!! Contact: john.doe@example.co.uk / +358 40 123 4567",
@@ -197,7 +298,7 @@ UNCHANGED = [
     "viikot 45-47",
     "2-3 viikkoa",
     "Y-tunnus 1234567-8",
-    "Viite 131052-308U",
+    "Viite 131052 308",
     "asiakasnumero 12345678",
     "Ingen telefon, ingen e-post @ här.",
     "",
@@ -229,6 +330,53 @@ def identity_codes(draw: st.DrawFn) -> str:
     individual = f"{draw(st.integers(2, 899)):03d}"
     code = f"{head}{sign}{individual}{CONTROL_CHARACTERS[int(head + individual) % 31]}"
     return code.lower() if draw(st.booleans()) else code
+
+
+@st.composite
+def code_shaped(draw: st.DrawFn) -> str:
+    """DDMMYY (day 01-31, month 01-12), any century sign, ZZZ and ANY control character, each
+    letter in either case: mostly not a valid code."""
+    day, month, yy = draw(st.integers(1, 31)), draw(st.integers(1, 12)), draw(st.integers(0, 99))
+    sign = draw(st.sampled_from("+-ABCDEFUVWXY"))
+    control = draw(st.sampled_from(OFFICIAL_CONTROL_CHARACTERS))
+    code = f"{day:02d}{month:02d}{yy:02d}{sign}{draw(st.integers(0, 999)):03d}{control}"
+    return "".join(draw(st.sampled_from([c.upper(), c.lower()])) for c in code)
+
+
+@st.composite
+def not_code_shaped(draw: st.DrawFn) -> str:
+    """Numbers that come close to the shape without having it."""
+    day, month = draw(st.integers(0, 99)), draw(st.integers(0, 99))
+    head = f"{day:02d}{month:02d}{draw(st.integers(0, 99)):02d}"
+    tail = f"{draw(st.integers(0, 999)):03d}{draw(st.sampled_from(string.ascii_uppercase))}"
+    bad_date = not (1 <= day <= 31 and 1 <= month <= 12)
+    return draw(
+        st.sampled_from(
+            [
+                head,
+                f"{head} {tail}",
+                f"{head}{tail}",
+                f"{head}/{tail}",
+                f"{head}G{tail}",
+                f"{head}-{tail[:3]}G",
+                *([f"{head}-{tail}", f"{head}A{tail}"] if bad_date else []),
+            ]
+        )
+    )
+
+
+everyday_numbers = st.one_of(
+    st.dates().map(lambda d: f"{d.day}.{d.month}.{d.year}"),
+    st.dates().map(lambda d: f"{d:%d.%m.%Y}"),
+    st.times().map(lambda t: f"klo {t:%H.%M}"),
+    st.times().map(lambda t: f"{t:%H:%M}"),
+    st.builds(
+        lambda euros, cents: f"{euros:,}".replace(",", " ") + f",{cents:02d} €",
+        st.integers(0, 10**7),
+        st.integers(0, 99),
+    ),
+    st.integers(0, 99999).map(str),
+)
 
 
 @st.composite
@@ -269,6 +417,41 @@ def test_generated_identity_codes_are_always_replaced(
     assert HETU in result.text
     assert result.counts[IDENTITY_CODE] == 1
     assert not any(ch.isdigit() for ch in result.text)
+
+
+@given(words, before, code_shaped(), after, words)
+def test_code_shaped_strings_are_replaced_whatever_their_control_character(
+    head: str, pre: str, code: str, post: str, tail: str
+) -> None:
+    result = redact(f"{head}{pre}{code}{post} {tail}")
+    if result.counts[PHONE]:  # only digits, "-" or "+": a valid phone number stays a phone
+        assert code[6] in "+-"
+        assert code[-1].isdigit()
+    mark = PHONE_MARK if result.counts[PHONE] else HETU
+    assert result.text == f"{head}{pre}{mark}{post} {tail}"
+    assert result.counts[IDENTITY_CODE] + result.counts[PHONE] == 1
+
+
+@given(st.text(), code_shaped(), st.text())
+def test_code_shaped_strings_never_survive_in_arbitrary_text(
+    head: str, code: str, tail: str
+) -> None:
+    text = f"{head} {code} {tail}"
+    result = redact(text)
+    assert result.text.count(code) < text.count(code)
+    assert result.counts[IDENTITY_CODE] + result.counts[PHONE] >= 1
+
+
+@given(words, before, st.one_of(not_code_shaped(), everyday_numbers), after, words)
+def test_numbers_without_the_code_shape_are_left_to_the_phone_step(
+    head: str, pre: str, number: str, post: str, tail: str
+) -> None:
+    """Untouched by the code rule; the phone step alone decides, as before (it takes some
+    zero-padded dates, ``05.03.2025``, and 6-digit numbers such as ``051097``)."""
+    text = f"{head}{pre}{number}{post} {tail}"
+    result = redact(text)
+    assert result.counts[IDENTITY_CODE] == 0
+    assert result.text == redaction._redact_phones(text)[0]
 
 
 @given(words, before, mobile_numbers(), after, words)
