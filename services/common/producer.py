@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterable, Sequence
+from collections.abc import AsyncIterator, Iterable, Sequence
+from contextlib import asynccontextmanager
 from typing import Any
 
 from aiokafka import AIOKafkaProducer
@@ -22,6 +23,17 @@ def new_producer(bootstrap: str, **overrides: Any) -> AIOKafkaProducer:
         "max_request_size": 4 << 20,
     }
     return AIOKafkaProducer(**(options | overrides))
+
+
+@asynccontextmanager
+async def started_producer(bootstrap: str) -> AsyncIterator[AIOKafkaProducer]:
+    """A producer for one piece of work (a command, a test), stopped after it."""
+    producer = new_producer(bootstrap)
+    await producer.start()
+    try:
+        yield producer
+    finally:
+        await producer.stop()
 
 
 def encode(event: Envelope) -> bytes:

@@ -12,12 +12,12 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 
 import httpx
-from aiokafka import AIOKafkaProducer
+import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from services.common.events import CHAT, FEEDBACK
 from services.common.hashing import hash_recipient
-from services.common.producer import encode, new_producer
+from services.common.producer import encode, started_producer
 from services.common.settings import Settings
 from tests.integration.test_dead_letters import read_all
 from tests.support.chat_events import at, chat
@@ -33,13 +33,11 @@ async def client_on(
 ) -> AsyncIterator[httpx.AsyncClient]:
     registry = tmp_path / "registry.yaml"
     registry.write_text("units: []\n", encoding="utf-8")
-    producer: AIOKafkaProducer = new_producer(broker)
-    await producer.start()
-    try:
-        async with gateway(engine, registry, producer, SETTINGS) as client:
-            yield client
-    finally:
-        await producer.stop()
+    async with (
+        started_producer(broker) as producer,
+        gateway(engine, registry, producer, SETTINGS) as client,
+    ):
+        yield client
 
 
 def chat_items() -> list[dict[str, object]]:
@@ -144,11 +142,16 @@ async def test_the_sms_webhook(own_broker: str, engine: AsyncEngine, tmp_path: P
     assert b"555" not in one
 
 
+@pytest.mark.parametrize("secret", [None, ""])
 async def test_the_webhook_needs_its_secret(
-    own_broker: str, engine: AsyncEngine, tmp_path: Path
+    own_broker: str, engine: AsyncEngine, tmp_path: Path, secret: str | None
 ) -> None:
     registry = tmp_path / "registry.yaml"
     registry.write_text("units: []\n", encoding="utf-8")
-    async with gateway(engine, registry, settings=Settings()) as client:
-        response = await client.post("/v1/sms/inbound", content=b"{}")
+    settings = Settings(sms_webhook_secret=secret)
+    unsigned = hmac.new(b"", b"{}", hashlib.sha256).hexdigest()  # what an empty key signs
+    async with gateway(engine, registry, settings=settings) as client:
+        response = await client.post(
+            "/v1/sms/inbound", content=b"{}", headers={"X-Kanava-Signature": f"sha256={unsigned}"}
+        )
     assert (response.status_code, response.json()["error"]) == (503, "not_configured")

@@ -9,6 +9,7 @@ from fastapi import APIRouter, Depends, Path, Query
 from services.common.hashing import InvalidPhoneNumber, hash_recipient
 from services.feedback_ingest.nps import Responses
 from services.gateway.auth.dependencies import Ingester, Reader
+from services.gateway.body import JsonRoute
 from services.gateway.context import GatewayContext, context
 from services.gateway.errors import ApiError
 from services.gateway.feedback import repository
@@ -23,7 +24,7 @@ from services.gateway.feedback.schemas import (
 from services.gateway.periods import Selected
 from services.gateway.scope import visible_units
 
-router = APIRouter(prefix="/v1/feedback", tags=["feedback"])
+router = APIRouter(prefix="/v1/feedback", tags=["feedback"], route_class=JsonRoute)
 Context = Annotated[GatewayContext, Depends(context)]
 ByUnit = Annotated[str | None, Query(pattern="^unit$", description="`unit`: a row per unit")]
 Recipient = Annotated[str, Path(pattern=r"^[0-9a-f]{64}$", description="HMAC of the number")]

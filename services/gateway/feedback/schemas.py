@@ -61,7 +61,7 @@ class SuppressionIn(BaseModel):
 
     phone: str | None = Field(default=None, min_length=3, max_length=40)
     recipient: str | None = Field(default=None, pattern=r"^[0-9a-f]{64}$")
-    reason: str = Field(default="staff", min_length=1, max_length=200)
+    reason: str = Field(default="staff", min_length=1, max_length=200, pattern=r"^[^\x00]+$")
 
     @model_validator(mode="after")
     def _one_of(self) -> SuppressionIn:

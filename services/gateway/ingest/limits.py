@@ -5,25 +5,10 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, field
 
-from fastapi import Request
-
 from services.gateway.errors import ApiError
 
 MAX_BODY_BYTES = 5 << 20
 MAX_EVENTS = 5000
-
-
-async def body_of(request: Request, limit: int = MAX_BODY_BYTES) -> bytes:
-    """The request body, refused with 413 as soon as it passes `limit` bytes."""
-    declared = request.headers.get("content-length", "")
-    if declared.isdigit() and int(declared) > limit:
-        raise ApiError(413, "too_large", f"a request body is at most {limit} bytes")
-    body = bytearray()
-    async for chunk in request.stream():
-        body += chunk
-        if len(body) > limit:
-            raise ApiError(413, "too_large", f"a request body is at most {limit} bytes")
-    return bytes(body)
 
 
 @dataclass
