@@ -183,7 +183,7 @@ async def apply_all(
 
     async def flush() -> None:
         async with engine.begin() as conn:
-            fresh = await apply_new(conn, f"bench-{stream}", domain, batch)
+            fresh = (await apply_new(conn, f"bench-{stream}", domain, batch)).fresh
         domain.committed(fresh)
         batch.clear()
 

@@ -282,7 +282,8 @@ def _state_retention_explicitly(bootstrap: str) -> None:
     """Tansu describes only the topic configs that were set explicitly, and quixstreams'
     group_by needs the input topic's `retention.ms` (KeyError otherwise): set Kafka's default
     (IncrementalAlterConfigs; Tansu does not support AlterConfigs)."""
-    from confluent_kafka.admin import AdminClient, AlterConfigOpType, ConfigEntry, ConfigResource
+    from confluent_kafka.admin import AdminClient
+    from confluent_kafka.admin._config import AlterConfigOpType, ConfigEntry, ConfigResource
 
     retention = ConfigEntry(
         "retention.ms", KAFKA_DEFAULT_RETENTION_MS, incremental_operation=AlterConfigOpType.SET

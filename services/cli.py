@@ -7,6 +7,7 @@ import json
 import sys
 from collections.abc import Sequence
 
+from services import skip_records
 from services.common.events import STREAMS
 from services.common.settings import PROJECT_ROOT
 from services.devstack import launcher
@@ -24,6 +25,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     simulator_cli.register(subparsers)
     token_cli.register(subparsers)
     report_cli.register(subparsers)
+    skip_records.register(subparsers)
     schemas = subparsers.add_parser("schemas", help="write the JSON Schemas of the event streams")
     schemas.set_defaults(handler=write_schemas)
     args = parser.parse_args(argv)

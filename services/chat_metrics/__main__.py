@@ -7,6 +7,7 @@ from zoneinfo import ZoneInfo
 
 from prometheus_client import REGISTRY
 
+from services.chat_metrics import repository
 from services.chat_metrics.exports import (
     ChatExports,
     LiveCollector,
@@ -32,7 +33,11 @@ def main() -> int:
     publish_unit_info(registry)
     REGISTRY.register(LiveCollector(domain.live, rules, lambda: domain.service_levels))
     app = ConsumerApp(
-        "chat_metrics", CHAT, domain, domain.tasks(CHAT, settings.chat_timeout_sweep_seconds, 15)
+        "chat_metrics",
+        CHAT,
+        domain,
+        domain.tasks(CHAT, settings.chat_timeout_sweep_seconds, 15),
+        stories=repository.STORIES,
     )
     return run_service(app, settings)
 

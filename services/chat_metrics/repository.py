@@ -14,7 +14,19 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from services.chat_metrics.figures import BOT_MEASURES, QUEUE_MEASURES
 from services.chat_metrics.stories import ChatFact, Story, Visit
 from services.common.figures import local_day
+from services.common.history import Stories
 from services.common.sql import BulkInsert, CountsTable, copy_rows, fetch
+
+STORIES = Stories(
+    key="contact_id",
+    facts="chat_contact_events",
+    derived=("chat_visits", "chat_contacts"),
+    still_open=(
+        "SELECT contact_id FROM chat_visits "
+        "WHERE outcome = 'waiting' OR (outcome = 'answered' AND closed_at IS NULL)"
+    ),
+)
+"""A contact's events, visits and start; kept while a visit is still open."""
 
 _FACT_COLUMNS = {
     "contact_id": "text",

@@ -7,25 +7,33 @@ applied exactly once whatever dies when.
 from __future__ import annotations
 
 from collections.abc import Collection, Mapping, Sequence
+from datetime import datetime
 
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 _CLAIM = text(
     """
-    INSERT INTO applied_events (consumer_group, event_id)
-    SELECT :group, id FROM unnest(CAST(:ids AS text[])) AS id
+    INSERT INTO applied_events (consumer_group, event_id, event_time)
+    SELECT :group, id, time
+    FROM unnest(CAST(:ids AS text[]), CAST(:times AS timestamptz[])) AS t(id, time)
     ON CONFLICT DO NOTHING
     RETURNING event_id
     """
 )
+# FOR SHARE: the retention task moves the floor only between batches, never during one.
+_FLOOR = text("SELECT floor FROM dedupe_floor FOR SHARE")
 _SAVE_OFFSETS = text(
     """
-    INSERT INTO consumer_offsets (consumer_group, topic, partition, next_offset, updated_at)
-    SELECT :group, :topic, p, o, now()
-    FROM unnest(CAST(:partitions AS integer[]), CAST(:offsets AS bigint[])) AS t(p, o)
+    INSERT INTO consumer_offsets
+        (consumer_group, topic, partition, next_offset, max_event_time, updated_at)
+    SELECT :group, :topic, p, o, m, now()
+    FROM unnest(
+        CAST(:partitions AS integer[]), CAST(:offsets AS bigint[]), CAST(:times AS timestamptz[])
+    ) AS t(p, o, m)
     ON CONFLICT (consumer_group, topic, partition) DO UPDATE
     SET next_offset = GREATEST(consumer_offsets.next_offset, EXCLUDED.next_offset),
+        max_event_time = GREATEST(consumer_offsets.max_event_time, EXCLUDED.max_event_time),
         updated_at = now()
     """
 )
@@ -38,21 +46,35 @@ _LOAD_OFFSETS = text(
 )
 
 
-async def claim_events(conn: AsyncConnection, group: str, ids: Sequence[str]) -> set[str]:
-    """Record event ids as applied; returns those not applied before (the rest are duplicates).
+async def dedupe_floor(conn: AsyncConnection) -> datetime:
+    """Events older than this are `too_old`: their ids may have been dropped by retention."""
+    floor: datetime = await conn.scalar(_FLOOR)
+    return floor
 
-    A concurrent transaction claiming the same id waits for this one, then skips it.
-    """
-    if not ids:
+
+async def claim_events(
+    conn: AsyncConnection, group: str, events: Sequence[tuple[str, datetime]]
+) -> set[str]:
+    """Record (id, time) pairs as applied; returns the ids not applied before (the rest are
+    duplicates). A concurrent transaction claiming the same id waits for this one, then skips
+    it. Only events at or after the dedupe floor may be claimed."""
+    if not events:
         return set()
-    result = await conn.execute(_CLAIM, {"group": group, "ids": list(ids)})
+    ids, times = zip(*events, strict=True)
+    result = await conn.execute(_CLAIM, {"group": group, "ids": list(ids), "times": list(times)})
     return {row[0] for row in result}
 
 
 async def save_offsets(
-    conn: AsyncConnection, group: str, topic: str, next_offsets: Mapping[int, int]
+    conn: AsyncConnection,
+    group: str,
+    topic: str,
+    next_offsets: Mapping[int, int],
+    newest: Mapping[int, datetime] | None = None,
 ) -> None:
-    """Store the next offset to read per partition; never moves an offset backwards."""
+    """Store the next offset to read per partition, and the newest event time read from it
+    (which the retention task follows); never moves either backwards."""
+    newest = newest or {}
     await conn.execute(
         _SAVE_OFFSETS,
         {
@@ -60,6 +82,7 @@ async def save_offsets(
             "topic": topic,
             "partitions": list(next_offsets),
             "offsets": list(next_offsets.values()),
+            "times": [newest.get(partition) for partition in next_offsets],
         },
     )
 

@@ -16,7 +16,7 @@ import os
 import socket
 import time
 from collections.abc import Callable, Collection, Coroutine, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol, TypeAlias
 
@@ -27,14 +27,22 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from services.common import metrics
-from services.common.bookkeeping import claim_events, load_offsets, save_offsets
+from services.common.bookkeeping import claim_events, dedupe_floor, load_offsets, save_offsets
 from services.common.db import retry_transient
 from services.common.events import InvalidEvent, Stream
+from services.common.history import Stories
 from services.common.producer import publish_raw
 from services.common.schedule import every
+from services.common.stalls import (
+    DATABASE_UNAVAILABLE,
+    StallWatch,
+    describe,
+    fetch_failure_reason,
+)
 
 log = logging.getLogger(__name__)
 Record: TypeAlias = ConsumerRecord  # aiokafka is untyped: a ConsumerRecord[bytes, bytes]
+Scrub: TypeAlias = Callable[[bytes], bytes]
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,7 +105,9 @@ class ConsumerApp:
     domain: Domain
     tasks: tuple[BackgroundTask, ...] = ()
     # Makes a dead letter's bytes safe to keep (personal data in free text); None: as read.
-    scrub: Callable[[bytes], bytes] | None = None
+    scrub: Scrub | None = None
+    # Where the service keeps its stories, for history retention; None: nothing to forget.
+    stories: Stories | None = None
 
 
 @dataclass(frozen=True)
@@ -127,6 +137,7 @@ class StreamConsumer:
         max_records: int = 5000,
         wait_ms: int = 200,
         max_future: timedelta = timedelta(hours=1),
+        stalls: StallWatch | None = None,
         **consumer_options: Any,
     ) -> None:
         self.app = app
@@ -137,8 +148,10 @@ class StreamConsumer:
         self.max_future = max_future
         self.topic = app.stream.topic
         self.state = "starting"
+        self.stalls = stalls or StallWatch(app.service)
         self._lock = asyncio.Lock()
         self._next_offsets: dict[int, int] = {}
+        self._offsets_at_stall: dict[int, int] = {}
         self._generation = 0
         self._consumer = AIOKafkaConsumer(
             bootstrap_servers=bootstrap,
@@ -153,6 +166,35 @@ class StreamConsumer:
     def partitions(self) -> list[int]:
         return sorted(self._next_offsets)
 
+    def health(self) -> tuple[bool, dict[str, object]]:
+        """Healthy unless stalled; the body says why and since when."""
+        body: dict[str, object] = {
+            "service": self.app.service,
+            "status": "stalled" if self.stalls.current else self.state,
+            "partitions": self.partitions,
+        }
+        stall = self.stalls.current
+        if stall is not None:
+            since = datetime.fromtimestamp(stall.since, UTC).isoformat(timespec="seconds")
+            body["stalled"] = {
+                "reason": stall.reason,
+                "detail": stall.detail,
+                "since": since,
+                "stuck_at": self._stuck_at(),
+            }
+        return stall is None, body
+
+    def _stuck_at(self) -> dict[str, int]:
+        """Partitions with records to read that have not moved since the stall began, and the
+        offset each waits at (what `kanava skip-records --from` names)."""
+        stuck = {}
+        for partition, offset in self._next_offsets.items():
+            highwater = self._consumer.highwater(TopicPartition(self.topic, partition))
+            moved = offset != self._offsets_at_stall.get(partition)
+            if not moved and highwater is not None and highwater > offset:
+                stuck[str(partition)] = offset
+        return stuck
+
     async def run(self, stop: asyncio.Event) -> None:
         """Fetch and validate the next batch while the current one is being stored, so
         Python's work on one overlaps PostgreSQL's work on the other."""
@@ -162,7 +204,13 @@ class StreamConsumer:
         ahead: asyncio.Task[Fetched] | None = None
         try:
             while not stop.is_set():
-                fetched = await (ahead or self._fetch())
+                try:
+                    fetched = await (ahead or self._fetch())
+                except Exception as exc:
+                    ahead = None
+                    await self._retry_fetch(exc, stop)
+                    continue
+                self.stalls.fetched()
                 ahead = asyncio.create_task(self._fetch())
                 if fetched.records:
                     await self._handle(fetched)
@@ -174,6 +222,45 @@ class StreamConsumer:
                 with contextlib.suppress(asyncio.CancelledError):
                     await ahead
             await self._consumer.stop()
+
+    async def _retry_fetch(self, exc: Exception, stop: asyncio.Event) -> None:
+        """A fetch failed (a batch the client cannot decode, a broker error): wait, then read
+        again from the offsets stored in PostgreSQL. The client's own position may already be
+        past records it read but never returned, so it is never trusted after an error."""
+        reason = fetch_failure_reason(exc)
+        if self.stalls.current is None:
+            self._offsets_at_stall = dict(self._next_offsets)
+        delay = self.stalls.failed(reason, describe(exc))
+        log.error(
+            "%s: cannot read %s (%s); reading again from the stored offsets in %.0f s",
+            self.app.service,
+            self.topic,
+            describe(exc),
+            delay,
+        )
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), delay)
+        if stop.is_set():
+            return
+        async with self._lock:
+            await self._reload_stored()
+
+    async def _reload_stored(self) -> None:
+        """Seek to the offsets in PostgreSQL, which an operator may have moved past records
+        that can never be read (`kanava skip-records`)."""
+        partitions = list(self._next_offsets)
+
+        async def load() -> dict[int, int]:
+            async with self.engine.connect() as conn:
+                return await load_offsets(conn, self.app.service, self.topic, partitions)
+
+        stored = await retry_transient(
+            load, f"{self.app.service}: loading offsets", on_retry=self._on_database_retry
+        )
+        for partition in partitions:
+            offset = max(stored.get(partition, 0), self._next_offsets[partition])
+            self._next_offsets[partition] = offset
+            self._consumer.seek(TopicPartition(self.topic, partition), offset)
 
     async def _fetch(self) -> Fetched:
         generation = self._generation
@@ -192,19 +279,19 @@ class StreamConsumer:
                 return
             if rejected:
                 await self._dead_letter(rejected)
-            fresh, refused = await self._commit(records, valid)
+            stored = await self._commit(records, valid)
             await self._commit_kafka(_next_offsets(records))
-        self._observe(records, len(fresh), len(rejected) + len(refused), started)
+            if stored.too_old:
+                await self._dead_letter(_too_old(records, stored.too_old))
+        self._observe(records, stored, len(rejected), started)
 
-    async def _commit(
-        self, records: list[Record], valid: list[Consumed]
-    ) -> tuple[list[Consumed], list[Rejected]]:
+    async def _commit(self, records: list[Record], valid: list[Consumed]) -> Stored:
         """Store a batch; if the database refuses it for good (not a lost connection), store
         each half on its own, down to the one event it refuses, which is dead-lettered with
         the reason, so a bad event cannot stop the service or take others with it."""
         next_offsets = _next_offsets(records)
         try:
-            fresh = await retry_transient(
+            applied = await retry_transient(
                 lambda: self._store(valid, next_offsets),
                 f"{self.app.service}: batch of {len(records)}",
                 on_retry=self._on_database_retry,
@@ -214,15 +301,15 @@ class StreamConsumer:
                 middle = len(records) // 2
                 first, second = records[:middle], records[middle:]
                 done = await self._commit(first, _of(valid, first))
-                rest = await self._commit(second, _of(valid, second))
-                return done[0] + rest[0], done[1] + rest[1]
+                return done + await self._commit(second, _of(valid, second))
             refused = [Rejected(records[0], _refusal(exc))]
             await self._dead_letter(refused)
-            return (await self._commit(records, []))[0], refused
+            return await self._commit(records, []) + Stored(refused=refused)
         self.state = "running"
-        self.app.domain.committed(fresh)
+        self.stalls.stored()
+        self.app.domain.committed(applied.fresh)
         self._next_offsets.update(next_offsets)
-        return fresh, []
+        return Stored(applied.fresh, applied.too_old)
 
     def _not_yet_stored(
         self, fetched: Fetched
@@ -253,9 +340,9 @@ class StreamConsumer:
         rejected: list[Rejected] = []
         for record in records:
             try:
-                if not record.value:
-                    raise InvalidEvent("invalid_json", "empty message")
-                event = self.app.stream.parse(record.value, now, self.max_future)
+                event = self.app.stream.parse_record(
+                    record.value, record.headers, now, self.max_future
+                )
             except InvalidEvent as error:
                 rejected.append(Rejected(record, error))
             else:
@@ -265,22 +352,6 @@ class StreamConsumer:
     async def _dead_letter(self, rejected: list[Rejected]) -> None:
         """Send the original bytes (scrubbed where the app says so) and headers, plus why and
         from where; wait for the acks."""
-        messages = [
-            (
-                item.record.key,
-                self._scrubbed(item.record.value or b""),
-                [
-                    *item.record.headers,
-                    ("kanava-error", item.error.reason.encode()),
-                    ("kanava-error-detail", item.error.detail.encode()),
-                    ("kanava-service", self.app.service.encode()),
-                    ("kanava-original-topic", item.record.topic.encode()),
-                    ("kanava-original-partition", str(item.record.partition).encode()),
-                    ("kanava-original-offset", str(item.record.offset).encode()),
-                ],
-            )
-            for item in rejected
-        ]
         for item in rejected:
             log.warning(
                 "%s: dead-lettering %s/%d@%d: %s",
@@ -290,19 +361,23 @@ class StreamConsumer:
                 item.record.offset,
                 item.error.reason,
             )
+        messages = [
+            dead_letter(item.record, item.error, self.app.service, self.app.scrub)
+            for item in rejected
+        ]
         await publish_raw(self.producer, self.app.stream.dead_letter_topic, messages)
 
-    def _scrubbed(self, value: bytes) -> bytes:
-        return value if self.app.scrub is None else self.app.scrub(value)
-
-    async def _store(self, valid: list[Consumed], next_offsets: dict[int, int]) -> list[Consumed]:
+    async def _store(self, valid: list[Consumed], next_offsets: dict[int, int]) -> Applied:
         async with self.engine.begin() as conn:
-            fresh = await apply_new(conn, self.app.service, self.app.domain, valid)
-            await save_offsets(conn, self.app.service, self.topic, next_offsets)
-        return fresh
+            applied = await apply_new(conn, self.app.service, self.app.domain, valid)
+            await save_offsets(
+                conn, self.app.service, self.topic, next_offsets, _newest_times(valid)
+            )
+        return applied
 
-    def _on_database_retry(self, _: BaseException) -> None:
-        self.state = "database_unavailable"
+    def _on_database_retry(self, exc: BaseException) -> None:
+        self.state = DATABASE_UNAVAILABLE
+        self.stalls.failed(DATABASE_UNAVAILABLE, describe(exc))
         metrics.DATABASE_RETRIES.labels(self.app.service).inc()
 
     async def _commit_kafka(self, next_offsets: dict[int, int]) -> None:
@@ -315,11 +390,16 @@ class StreamConsumer:
                 "%s: Kafka commit skipped (%s); offsets are safe in Postgres", self.app.service, exc
             )
 
-    def _observe(self, records: list[Record], fresh: int, dead: int, started: float) -> None:
+    def _observe(self, records: list[Record], stored: Stored, invalid: int, started: float) -> None:
         service, topic = self.app.service, self.topic
+        fresh, too_old = len(stored.fresh), len(stored.too_old)
+        dead = invalid + len(stored.refused)
         metrics.EVENTS.labels(service, topic, "processed").inc(fresh)
-        metrics.EVENTS.labels(service, topic, "duplicate").inc(len(records) - fresh - dead)
+        metrics.EVENTS.labels(service, topic, "duplicate").inc(
+            len(records) - fresh - too_old - dead
+        )
         metrics.EVENTS.labels(service, topic, "dead_lettered").inc(dead)
+        metrics.EVENTS.labels(service, topic, "too_old").inc(too_old)
         metrics.BATCH_SECONDS.labels(service).observe(time.perf_counter() - started)
         now_ms = time.time() * 1000
         metrics.FRESHNESS.observe_many(
@@ -371,18 +451,93 @@ class StreamConsumer:
                     metrics.LAG.remove(self.app.service, self.topic, str(partition))
 
 
+@dataclass(frozen=True)
+class Applied:
+    """What became of a batch's valid events in its transaction: the first occurrence of each
+    id never applied before, and the events older than the dedupe floor (never applied)."""
+
+    fresh: list[Consumed]
+    too_old: list[Consumed]
+
+
+@dataclass(frozen=True)
+class Stored:
+    """A stored batch: `Applied`, and the events the database refused (dead-lettered)."""
+
+    fresh: list[Consumed] = field(default_factory=list)
+    too_old: list[Consumed] = field(default_factory=list)
+    refused: list[Rejected] = field(default_factory=list)
+
+    def __add__(self, other: Stored) -> Stored:
+        return Stored(
+            self.fresh + other.fresh, self.too_old + other.too_old, self.refused + other.refused
+        )
+
+
 async def apply_new(
     conn: AsyncConnection, group: str, domain: Domain, valid: Sequence[Consumed]
-) -> list[Consumed]:
-    """Claim the event ids and apply the first occurrence of each id never applied before."""
-    new_ids = await claim_events(conn, group, [c.event.id for c in valid])
+) -> Applied:
+    """Claim the event ids and apply the first occurrence of each id never applied before.
+    An event older than the dedupe floor cannot be told from a duplicate whose id retention
+    dropped, so it is never applied: it is `too_old`."""
+    floor = await dedupe_floor(conn)
+    recent = [c for c in valid if c.event.time >= floor]
+    new_ids = await claim_events(conn, group, [(c.event.id, c.event.time) for c in recent])
     fresh = []
-    for consumed in valid:
+    for consumed in recent:
         if consumed.event.id in new_ids:
             new_ids.discard(consumed.event.id)
             fresh.append(consumed)
     await domain.apply(conn, fresh)
-    return fresh
+    return Applied(fresh, [c for c in valid if c.event.time < floor])
+
+
+def _newest_times(valid: Sequence[Consumed]) -> dict[int, datetime]:
+    newest: dict[int, datetime] = {}
+    for consumed in valid:
+        time = consumed.event.time
+        if consumed.partition not in newest or time > newest[consumed.partition]:
+            newest[consumed.partition] = time
+    return newest
+
+
+def _too_old(records: list[Record], too_old: list[Consumed]) -> list[Rejected]:
+    by_position = {(r.partition, r.offset): r for r in records}
+    return [
+        Rejected(
+            by_position[(c.partition, c.offset)],
+            InvalidEvent(
+                "too_old",
+                f"event time {c.event.time.isoformat()} is before the "
+                "dedupe floor: it may be a duplicate whose id retention dropped",
+            ),
+        )
+        for c in too_old
+    ]
+
+
+DeadLetter: TypeAlias = tuple[bytes | None, bytes, list[tuple[str, bytes]]]
+
+
+def dead_letter(
+    record: Record, error: InvalidEvent, service: str, scrub: Scrub | None = None
+) -> DeadLetter:
+    """A record as it goes to the dead letter topic: its key, its bytes (scrubbed where the
+    service says so) and headers, plus why, which service refused it and from where."""
+    value = record.value or b""
+    return (
+        record.key,
+        value if scrub is None else scrub(value),
+        [
+            *record.headers,
+            ("kanava-error", error.reason.encode()),
+            ("kanava-error-detail", error.detail.encode()),
+            ("kanava-service", service.encode()),
+            ("kanava-original-topic", record.topic.encode()),
+            ("kanava-original-partition", str(record.partition).encode()),
+            ("kanava-original-offset", str(record.offset).encode()),
+        ],
+    )
 
 
 def _next_offsets(records: list[Record]) -> dict[int, int]:

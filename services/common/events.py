@@ -1,4 +1,5 @@
-"""Event schemas of the four streams (SPEC §3): CloudEvents 1.0, structured JSON mode.
+"""Event schemas of the four streams (SPEC §3): CloudEvents 1.0 in JSON, in either Kafka
+content mode (structured: the whole event in the value; binary: attributes in `ce_*` headers).
 
 Each event type is an envelope model whose `type` is a literal, so a stream is a union
 discriminated by `type`; one TypeAdapter per stream validates raw bytes in one pass.
@@ -7,8 +8,11 @@ Unknown extra fields are ignored; values must have the right JSON type (strict m
 
 from __future__ import annotations
 
+import json
+import re
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, TypeAlias
 
 from pydantic import (
     AwareDatetime,
@@ -19,6 +23,7 @@ from pydantic import (
     TypeAdapter,
     ValidationError,
 )
+from pydantic_core import from_json
 
 EARLIEST = datetime(2000, 1, 1, tzinfo=UTC)
 """Events older than this are taken for a broken clock, not late data."""
@@ -300,6 +305,10 @@ ContactEvent = Annotated[ContactRecorded, Field(discriminator="type")]
 Event = ChatEvent | PathwayEvent | FeedbackEvent | ContactEvent
 
 
+Headers: TypeAlias = Sequence[tuple[str, bytes | None]]
+"""Kafka record headers as aiokafka gives them; a header's value may be null."""
+
+
 class InvalidEvent(ValueError):
     """An event that can never be processed: it goes to the dead letter topic with `reason`."""
 
@@ -326,6 +335,18 @@ class Stream:
     @property
     def dead_letter_topic(self) -> str:
         return f"{self.topic}.dlq"
+
+    def parse_record(
+        self, value: bytes | None, headers: Headers, now: datetime, max_future: timedelta
+    ) -> Any:
+        """Validate one Kafka record in either CloudEvents content mode: binary when a
+        `ce_specversion` header is present (and no `content-type` names a CloudEvents format),
+        structured otherwise. Both give the same event and the same reasons."""
+        if headers and _binary_mode(headers):
+            return self.parse(_binary_as_structured(value, headers), now, max_future)
+        if not value:
+            raise InvalidEvent("invalid_json", "empty message")
+        return self.parse(value, now, max_future)
 
     def parse(self, raw: bytes | str, now: datetime, max_future: timedelta) -> Any:
         """Validate one message; raise InvalidEvent with a reason code and a readable detail."""
@@ -362,6 +383,90 @@ class Stream:
         schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
         schema["title"] = f"Kanava {self.topic}"
         return schema
+
+
+_CLOUDEVENTS_MEDIA = b"application/cloudevents"
+_STRUCTURED_JSON = b"application/cloudevents+json"
+_JSON_MEDIA = re.compile(r"(application|text)/([a-z0-9.\-]+\+)?json")
+_BINARY_ATTRIBUTES = ("specversion", "id", "source", "type", "time", "datacontenttype")
+"""The attributes the envelope reads; other `ce_*` headers (extensions) are checked, not kept."""
+
+
+def _binary_mode(headers: Headers) -> bool:
+    """The Kafka binding's rule: a `content-type` of a CloudEvents format means structured
+    mode whatever else is there; else binary when `ce_specversion` is present."""
+    binary = False
+    for name, value in headers:
+        key = name.lower()
+        if key == "ce_specversion":
+            binary = True
+        elif key == "content-type" and value and _starts_with(value, _CLOUDEVENTS_MEDIA):
+            media = value.split(b";", 1)[0].strip().lower()
+            if media != _STRUCTURED_JSON:
+                raise InvalidEvent(
+                    "unsupported_content_type",
+                    f"content-type {_shown(media)}: only {_STRUCTURED_JSON.decode()} is read",
+                )
+            return False
+    return binary
+
+
+def _binary_as_structured(value: bytes | None, headers: Headers) -> bytes:
+    """The structured JSON of a binary-mode record, so both modes share one validation. The
+    data is checked to be one JSON value first: trailing text could otherwise add keys."""
+    attributes = _header_attributes(headers)
+    fields = [f'"{name}":{json.dumps(text)}'.encode() for name, text in attributes.items()]
+    if value:
+        try:
+            from_json(value)
+        except ValueError as exc:
+            raise InvalidEvent("invalid_json", f"data: {exc}") from None
+        fields.append(b'"data":' + value)
+    return b"{" + b",".join(fields) + b"}"
+
+
+def _header_attributes(headers: Headers) -> dict[str, str]:
+    found: dict[str, str] = {}
+    for name, value in headers:
+        key = name.lower()
+        if key == "content-type":
+            attribute = "datacontenttype"
+        elif key.startswith("ce_"):
+            attribute = key[3:]
+        else:
+            continue
+        if attribute in found:
+            raise InvalidEvent("invalid_header", f"header {key} appears more than once")
+        found[attribute] = _header_text(key, value)
+    content_type = found.get("datacontenttype")
+    if content_type is not None and not _is_json(content_type):
+        raise InvalidEvent(
+            "unsupported_content_type",
+            f"content-type {_shown(content_type.encode())}: the data must be JSON",
+        )
+    return {name: found[name] for name in _BINARY_ATTRIBUTES if name in found}
+
+
+def _header_text(name: str, value: bytes | None) -> str:
+    if value is None:
+        raise InvalidEvent("invalid_header", f"header {name} has no value")
+    try:
+        return value.decode()
+    except UnicodeDecodeError:
+        raise InvalidEvent("invalid_header", f"header {name} is not UTF-8") from None
+
+
+def _is_json(content_type: str) -> bool:
+    media = content_type.split(";", 1)[0].strip().lower()
+    return _JSON_MEDIA.fullmatch(media) is not None
+
+
+def _starts_with(value: bytes, prefix: bytes) -> bool:
+    return value[: len(prefix)].lower() == prefix
+
+
+def _shown(media: bytes) -> str:
+    return media[:100].decode(errors="replace")
 
 
 def _reason(exc: ValidationError) -> str:

@@ -22,6 +22,12 @@ LAG = Gauge(
     "Messages in a partition not yet applied by the instance that owns the partition.",
     ["service", "topic", "partition"],
 )
+STALLED = Gauge(
+    "kanava_consumer_stalled",
+    "1 while fetching or storing fails for the same reason (the consumer retries from the "
+    "offsets stored in PostgreSQL); 0 once it goes on.",
+    ["service", "reason"],
+)
 BATCH_SECONDS = Histogram(
     "kanava_consumer_batch_seconds",
     "Time to apply one batch: validation, dead letters, database transaction, Kafka commit.",

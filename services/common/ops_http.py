@@ -43,12 +43,15 @@ def bind(port: int, host: str = "0.0.0.0") -> socket.socket:
         raise
 
 
-def ops_app(health: Callable[[], dict[str, Any]]) -> Starlette:
+def ops_app(health: Callable[[], tuple[bool, dict[str, Any]]]) -> Starlette:
+    """`health` says whether the service is healthy (200, else 503) and what to show."""
+
     async def metrics(_: Request) -> Response:
         return Response(generate_latest(REGISTRY), media_type=CONTENT_TYPE_LATEST)
 
     async def healthz(_: Request) -> JSONResponse:
-        return JSONResponse(health())
+        healthy, body = health()
+        return JSONResponse(body, status_code=200 if healthy else 503)
 
     return Starlette(routes=[Route("/metrics", metrics), Route("/healthz", healthz)])
 

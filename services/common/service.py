@@ -14,10 +14,13 @@ from aiokafka.errors import KafkaConnectionError
 
 from services.common.consumer import ConsumerApp, ServiceContext, StreamConsumer
 from services.common.db import create_engine
+from services.common.guards import check_service_start
 from services.common.logs import configure_logging
 from services.common.ops_http import PortInUse, bind, ops_app, serve
 from services.common.producer import new_producer
+from services.common.retention import retention_task
 from services.common.settings import Settings, get_settings
+from services.common.stalls import StallWatch
 
 log = logging.getLogger(__name__)
 
@@ -28,6 +31,7 @@ def run_service(
     """Entry point of a consumer service process; returns the exit code."""
     settings = settings or get_settings()
     configure_logging(settings.log_level)
+    check_service_start(settings, app.service)
     # A batch keeps thousands of small objects alive: with the default thresholds the cyclic
     # collector runs every 700 allocations and doubles the cost of validating an event.
     # Objects alive after start-up are frozen out of collection.
@@ -65,20 +69,20 @@ async def _main(app: ConsumerApp, settings: Settings, port: int) -> None:
             max_records=settings.batch_max_records,
             wait_ms=settings.batch_wait_ms,
             max_future=timedelta(seconds=settings.max_future_seconds),
+            stalls=StallWatch(app.service, max_delay=settings.stall_retry_max_seconds),
             session_timeout_ms=settings.session_timeout_ms,
             heartbeat_interval_ms=settings.heartbeat_interval_ms,
         )
 
-        def health() -> dict[str, object]:
-            return {
-                "service": app.service,
-                "status": consumer.state,
-                "partitions": consumer.partitions,
-            }
-
-        http = asyncio.create_task(serve(ops_app(health), sock, stop))
+        http = asyncio.create_task(serve(ops_app(consumer.health), sock, stop))
         context = ServiceContext(engine, producer)
-        tasks = [asyncio.create_task(task(context, stop)) for task in app.tasks]
+        retention = retention_task(
+            app,
+            settings.dedupe_horizon_days,
+            settings.history_months,
+            settings.retention_interval_seconds,
+        )
+        tasks = [asyncio.create_task(task(context, stop)) for task in (*app.tasks, retention)]
         try:
             log.info("%s: consuming %s, metrics on :%d", app.service, app.stream.topic, port)
             await consumer.run(stop)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
-from typing import Annotated, get_args
+from typing import Annotated, Literal, get_args
 
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
@@ -20,6 +20,10 @@ DEFAULT_DIGITAL_CHANNELS = ("video", "chat", "message", "e_service", "pathway")
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="KANAVA_", extra="ignore")
 
+    environment: Literal["development", "production"] = Field(
+        default="development",
+        description="production: refuse the development key, missing secrets and dev tokens",
+    )
     kafka_bootstrap: str | None = Field(
         default=None, description="host:port list of a Kafka cluster; unset: the dev stack's own"
     )
@@ -50,6 +54,9 @@ class Settings(BaseSettings):
     max_future_seconds: int = Field(default=3600, ge=0)
     session_timeout_ms: int = Field(default=6_000, ge=1000)
     heartbeat_interval_ms: int = Field(default=2_000, ge=100)
+    stall_retry_max_seconds: float = Field(
+        default=30, gt=0, description="longest wait between tries of a stalled consumer"
+    )
     log_level: str = "INFO"
     chat_timeout_sweep_seconds: float = Field(default=30, gt=0)
     min_responses: int = Field(default=5, ge=1, description="below it NPS is not shown")
@@ -59,6 +66,18 @@ class Settings(BaseSettings):
     unmatched_reply_retention_days: int = Field(default=30, ge=1)
     comment_retention_months: int = Field(default=24, ge=1)
     retention_interval_seconds: float = Field(default=3600, gt=0)
+    dedupe_horizon_days: int = Field(
+        default=62,
+        ge=1,
+        description="event ids are kept this long behind the streams' newest event times; "
+        "older events count as too_old",
+    )
+    history_months: int = Field(
+        default=25,
+        ge=14,
+        description="stories silent this long before the dedupe floor are forgotten "
+        "(their per-day figures stay; reports compare with the same month a year before)",
+    )
     digital_channels: Annotated[tuple[str, ...], NoDecode] = Field(
         default=DEFAULT_DIGITAL_CHANNELS,
         description="contact channels counted as digital, comma-separated (SPEC §3.4)",

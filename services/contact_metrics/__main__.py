@@ -13,6 +13,7 @@ from services.common.metrics import publish_unit_info
 from services.common.registry import load_registry
 from services.common.service import run_service
 from services.common.settings import get_settings
+from services.contact_metrics import repository
 from services.contact_metrics.exports import ShareCollector
 from services.contact_metrics.service import ContactMetrics
 
@@ -24,7 +25,8 @@ def main() -> int:
     publish_unit_info(registry)
     REGISTRY.register(ShareCollector(lambda: domain.shares, settings.digital_channels))
     tasks = domain.tasks(settings.contact_refresh_seconds)
-    return run_service(ConsumerApp("contact_metrics", CONTACT, domain, tasks), settings)
+    app = ConsumerApp("contact_metrics", CONTACT, domain, tasks, stories=repository.STORIES)
+    return run_service(app, settings)
 
 
 if __name__ == "__main__":

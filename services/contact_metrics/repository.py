@@ -10,8 +10,12 @@ from zoneinfo import ZoneInfo
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from services.common.figures import local_day
+from services.common.history import Stories
 from services.common.sql import BulkInsert, CountsTable, fetch
 from services.contact_metrics.records import DIMENSIONS, ContactRecord, DailyKey
+
+STORIES = Stories(key="contact_id", facts="contact_records")
+"""A contact's current record: it takes the place of the contact's facts."""
 
 _RECORD_FIELDS = ContactRecord._fields
 """contact_id, event_id, time, the DIMENSIONS, professional_group."""

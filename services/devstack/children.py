@@ -9,6 +9,8 @@ import subprocess
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO
 
 _PR_SET_PDEATHSIG = 1
 
@@ -20,21 +22,39 @@ def detach_and_tie_to_parent() -> None:
     ctypes.CDLL(None).prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
 
 
-@dataclass
+@dataclass(eq=False)
 class Child:
+    """A command the launcher runs, and runs again after an exit (same argv, env and log)."""
+
     name: str
     argv: list[str]
+    env: Mapping[str, str] | None = None  # None: the launcher's environment
+    log_file: Path | None = None  # None: the launcher's terminal
     process: subprocess.Popen[bytes] | None = field(default=None, repr=False)
 
-    def start(self, env: Mapping[str, str]) -> None:
-        self.process = subprocess.Popen(
+    def start(self) -> subprocess.Popen[bytes]:
+        # PDEATHSIG follows the thread that forks: children are started from the main thread,
+        # which lives as long as the launcher.
+        if self.log_file is None:
+            self.process = self._spawn(None)
+        else:
+            self.log_file.parent.mkdir(parents=True, exist_ok=True)
+            with self.log_file.open("ab") as log:
+                self.process = self._spawn(log)
+        return self.process
+
+    def _spawn(self, log: IO[bytes] | None) -> subprocess.Popen[bytes]:
+        return subprocess.Popen(
             self.argv,
-            env=dict(env),
+            env=None if self.env is None else dict(self.env),
+            stdout=log,
+            stderr=None if log is None else subprocess.STDOUT,
             stdin=subprocess.DEVNULL,
             preexec_fn=detach_and_tie_to_parent,
         )
 
     def exited(self) -> int | None:
+        """The exit code once the process has ended; None while it runs (or before start)."""
         return None if self.process is None else self.process.poll()
 
 

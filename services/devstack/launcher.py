@@ -9,19 +9,22 @@ import signal
 import sys
 import threading
 from dataclasses import dataclass
+from pathlib import Path
 from types import FrameType
 
 from sqlalchemy.engine import make_url
 
 from services.common.bookkeeping import forget_offsets
 from services.common.db import create_engine, migrate
+from services.common.guards import DEV_TOKEN_NAME, refuse_dev_stack_in_production
 from services.common.ops_http import PortInUse, bind
 from services.common.settings import Settings, get_settings
 from services.common.topics import ensure_topics
-from services.devstack.broker import start_tansu
+from services.devstack.broker import tansu_argv, wait_listening
 from services.devstack.children import Child, stop_all
 from services.devstack.monitoring import Monitoring
 from services.devstack.postgres import EmbeddedPostgres
+from services.devstack.supervisor import Supervisor
 from services.gateway.auth import repository as tokens
 from services.gateway.auth.tokens import new_token
 from services.simulator.cli import nps_drop
@@ -34,13 +37,14 @@ class ServiceSpec:
     module: str
 
 
-# The consumer services of SPEC §2, in start order; each is `python -m <module>`.
+# The consumer services, in start order; each is `python -m <module>`.
 SERVICES: tuple[ServiceSpec, ...] = (
     ServiceSpec("chat_metrics", "services.chat_metrics"),
     ServiceSpec("pathway_metrics", "services.pathway_metrics"),
     ServiceSpec("feedback_ingest", "services.feedback_ingest"),
     ServiceSpec("contact_metrics", "services.contact_metrics"),
 )
+SIMULATOR = "simulator"
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -88,6 +92,7 @@ def prepare(_: argparse.Namespace) -> int:
 
 
 def run(args: argparse.Namespace) -> int:
+    refuse_dev_stack_in_production(get_settings())
     settings = get_settings()
     stack = DevStack(settings)
     stopping = threading.Event()
@@ -119,12 +124,14 @@ async def _forget_offsets(database_url: str) -> None:
 
 
 async def _dev_token(database_url: str) -> str:
-    """A token for the developer at the keyboard, new at every start."""
+    """A token for the developer at the keyboard, new at every start; the earlier ones are
+    revoked with it (their secrets are not stored, so they could not be shown again)."""
     token = new_token()
     engine = create_engine(database_url, pool_size=1)
     try:
         async with engine.begin() as conn:
-            await tokens.create(conn, token, "dev (kanava up)", ["ingest", "read"], [], [])
+            await tokens.revoke_named(conn, DEV_TOKEN_NAME)
+            await tokens.create(conn, token, DEV_TOKEN_NAME, ["ingest", "read"], [], [])
     finally:
         await engine.dispose()
     return token.token
@@ -162,23 +169,19 @@ class DevStack:
             except PortInUse as exc:
                 raise PortInUse(f"{what}: {exc}") from None
 
+    @property
+    def broker_log(self) -> Path:
+        return self.settings.data_dir / "logs" / "tansu.log"
+
     def start(self, args: argparse.Namespace) -> None:
-        logs = self.settings.data_dir / "logs"
         if not self.settings.kafka_bootstrap:
-            try:
-                process = start_tansu(self.settings.dev_broker_port, logs / "tansu.log")
-            except RuntimeError as exc:
-                raise StackError(str(exc)) from None
-            self.broker = Child("Kafka broker (Tansu)", [], process)
+            argv = tansu_argv(self.settings.dev_broker_port)
+            self.broker = Child("Kafka broker (Tansu)", argv, log_file=self.broker_log)
+            self._start_broker()
         if not self.database_url:
             self.postgres = EmbeddedPostgres(self.settings.data_dir)
             self.database_url = self.postgres.start()
-        try:
-            asyncio.run(ensure_topics(self.settings.bootstrap(), self.settings.topic_partitions))
-        except Exception as exc:
-            raise StackError(
-                f"cannot create topics on {self.settings.bootstrap()}: {exc}"
-            ) from None
+        self._create_topics()
         try:
             migrate(self.database_url)
             if self.broker:
@@ -193,12 +196,12 @@ class DevStack:
             "KANAVA_KAFKA_BOOTSTRAP": self.settings.bootstrap(),
             "KANAVA_DATABASE_URL": self.database_url,
         }
-        self.children = [Child(s.name, [sys.executable, "-m", s.module]) for s in SERVICES]
-        self.children.append(Child("gateway", [sys.executable, "-m", "services.gateway"]))
+        self.children = [Child(s.name, [sys.executable, "-m", s.module], env) for s in SERVICES]
+        self.children.append(Child("gateway", [sys.executable, "-m", "services.gateway"], env))
         if args.simulate:
             self.children.append(
                 Child(
-                    "simulator",
+                    SIMULATOR,
                     [
                         sys.executable,
                         "-m",
@@ -212,11 +215,38 @@ class DevStack:
                         str(args.seed),
                         *drop_arguments(args.nps_drop),
                     ],
+                    env,
                 )
             )
         for child in self.children:
-            child.start(env)
+            child.start()
         self._start_monitoring()
+
+    def _start_broker(self) -> None:
+        assert self.broker is not None
+        try:
+            wait_listening(self.broker.start(), self.settings.dev_broker_port, self.broker_log)
+        except RuntimeError as exc:
+            raise StackError(str(exc)) from None
+
+    def _create_topics(self) -> None:
+        try:
+            asyncio.run(ensure_topics(self.settings.bootstrap(), self.settings.topic_partitions))
+        except Exception as exc:
+            raise StackError(
+                f"cannot create topics on {self.settings.bootstrap()}: {exc}"
+            ) from None
+
+    def _restart_broker(self) -> None:
+        """The broker again, empty: its topics again, and the stored offsets forgotten as they
+        point past the new topics' ends (what uses the broker is stopped until then, so no
+        offset of the old topics is stored after this)."""
+        self._start_broker()
+        self._create_topics()
+        try:
+            asyncio.run(_forget_offsets(self.database_url))
+        except Exception as exc:
+            raise StackError(f"cannot forget the stored offsets: {exc}") from None
 
     def _start_monitoring(self) -> None:
         try:
@@ -224,7 +254,7 @@ class DevStack:
         except RuntimeError as exc:
             raise StackError(str(exc)) from None
         finally:
-            self.monitors = [Child(name, [], process) for name, process in self.monitoring.started]
+            self.monitors = list(self.monitoring.started)
 
     def print_urls(self, args: argparse.Namespace) -> None:
         s = self.settings
@@ -242,7 +272,8 @@ class DevStack:
         gateway = f"http://127.0.0.1:{s.gateway_port}"
         lines += [
             f"  gateway          {gateway}/docs (API), {gateway}/ (wallboard)",
-            f"  dev token        {self.dev_token} (read, ingest; `kanava token` manages tokens)",
+            f"  dev token        {self.dev_token} (read, ingest; earlier dev tokens revoked; "
+            "`kanava token` manages tokens)",
             *self.monitoring.lines(),
         ]
         if args.simulate:
@@ -254,13 +285,20 @@ class DevStack:
         print("\n".join(lines), flush=True)
 
     def supervise(self, stopping: threading.Event) -> None:
-        reported: set[str] = set()
+        """Restart what exits until `stopping` is set; the broker with everything using it."""
+        supervisor = Supervisor()
+        clients = [supervisor.watch(c, finishes=c.name == SIMULATOR) for c in self.children]
+        for monitor in self.monitors:
+            supervisor.watch(monitor)
+        if self.broker:
+            supervisor.watch(
+                self.broker,
+                start=self._restart_broker,
+                dependents=clients,
+                note=broker_restart_note(self.children),
+            )
         while not stopping.wait(0.5):
-            for child in [*self.children, *self.monitors, *([self.broker] if self.broker else [])]:
-                code = child.exited()
-                if code is not None and child.name not in reported:
-                    reported.add(child.name)
-                    print(f"kanava up: {child.name} exited with code {code}", file=sys.stderr)
+            supervisor.check()
 
     def stop(self) -> None:
         stop_all(self.monitors)
@@ -269,6 +307,14 @@ class DevStack:
             stop_all([self.broker], grace=5)
         if self.postgres:
             self.postgres.stop()
+
+
+def broker_restart_note(clients: list[Child]) -> str:
+    names = ", ".join(c.name for c in clients)
+    return (
+        "; it keeps its topics in memory, so it comes back empty (events not yet consumed "
+        f"are lost) and the stored offsets are forgotten; {names} stop until it is back"
+    )
 
 
 def drop_arguments(drop: Drop | None) -> list[str]:

@@ -21,7 +21,7 @@ from typing import Any
 import yaml
 
 from services.common.settings import PROJECT_ROOT, Settings
-from services.devstack.children import detach_and_tie_to_parent
+from services.devstack.children import Child
 
 PROMETHEUS_CONFIG = PROJECT_ROOT / "infra" / "prometheus" / "prometheus.yml"
 ALERTMANAGER_CONFIG = PROJECT_ROOT / "infra" / "alertmanager" / "alertmanager.yml"
@@ -96,15 +96,7 @@ def write_yaml(path: Path, content: Mapping[str, Any]) -> Path:
 
 def start_logged(argv: list[str], log_file: Path) -> subprocess.Popen[bytes]:
     """A child of the launcher, tied to its life, its output in `log_file`."""
-    log_file.parent.mkdir(parents=True, exist_ok=True)
-    with log_file.open("ab") as log:
-        return subprocess.Popen(
-            argv,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            stdin=subprocess.DEVNULL,
-            preexec_fn=detach_and_tie_to_parent,
-        )
+    return Child(Path(argv[0]).name, argv, log_file=log_file).start()
 
 
 def prometheus_argv(binary: str, config: Path, data: Path, port: int) -> list[str]:
@@ -158,7 +150,7 @@ class Monitoring:
     settings: Settings
     prometheus: str | None
     alertmanager: str | None
-    started: list[tuple[str, subprocess.Popen[bytes]]] = field(default_factory=list)
+    started: list[Child] = field(default_factory=list)
 
     @classmethod
     def installed(cls, settings: Settings) -> Monitoring:
@@ -179,11 +171,8 @@ class Monitoring:
         alertmanager_address = None
         if self.alertmanager:
             port = self.settings.alertmanager_port
-            log = logs / "alertmanager.log"
             argv = alertmanager_argv(self.alertmanager, data / "alertmanager", port)
-            process = start_logged(argv, log)
-            self.started.append(("Alertmanager", process))
-            wait_ready(process, f"http://127.0.0.1:{port}/-/ready", "Alertmanager", log)
+            self._start("Alertmanager", argv, logs / "alertmanager.log", port)
             alertmanager_address = f"127.0.0.1:{port}"
         if self.prometheus:
             port = self.settings.prometheus_port
@@ -193,12 +182,13 @@ class Monitoring:
                     scrape_targets(self.settings), project_rule_files(), alertmanager_address
                 ),
             )
-            log = logs / "prometheus.log"
-            process = start_logged(
-                prometheus_argv(self.prometheus, config, data / "prometheus", port), log
-            )
-            self.started.append(("Prometheus", process))
-            wait_ready(process, f"http://127.0.0.1:{port}/-/ready", "Prometheus", log)
+            argv = prometheus_argv(self.prometheus, config, data / "prometheus", port)
+            self._start("Prometheus", argv, logs / "prometheus.log", port)
+
+    def _start(self, name: str, argv: list[str], log: Path, port: int) -> None:
+        child = Child(name, argv, log_file=log)
+        self.started.append(child)
+        wait_ready(child.start(), f"http://127.0.0.1:{port}/-/ready", name, log)
 
     def lines(self) -> list[str]:
         """What `kanava up` prints about monitoring: the URLs, or one line when not installed."""

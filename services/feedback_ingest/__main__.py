@@ -14,6 +14,7 @@ from services.common.metrics import publish_unit_info
 from services.common.registry import load_registry
 from services.common.service import run_service
 from services.common.settings import get_settings
+from services.feedback_ingest import repository
 from services.feedback_ingest.exports import Thresholds, WindowCollector
 from services.feedback_ingest.redaction import redact_message
 from services.feedback_ingest.service import FeedbackIngest, Retention
@@ -33,7 +34,14 @@ def main() -> int:
     tasks = domain.tasks(
         settings.feedback_refresh_seconds, retention, settings.retention_interval_seconds
     )
-    app = ConsumerApp("feedback_ingest", FEEDBACK, domain, tasks, scrub=redact_message)
+    app = ConsumerApp(
+        "feedback_ingest",
+        FEEDBACK,
+        domain,
+        tasks,
+        scrub=redact_message,
+        stories=repository.STORIES,
+    )
     return run_service(app, settings)
 
 

@@ -10,10 +10,26 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from services.common.history import Stories
 from services.common.sql import BulkInsert, CountsTable, copy_rows, fetch
 from services.feedback_ingest.figures import UNIT_MEASURES, CountedReply, CountedSurvey
 from services.feedback_ingest.matching import FeedbackFact
 from services.feedback_ingest.replies import Reply
+
+STORIES = Stories(
+    key="subject",
+    facts="feedback_facts",
+    derived=(
+        "feedback_survey_results",
+        "feedback_replies",
+        "feedback_comments",
+        "feedback_survey_subjects",
+        "feedback_subjects",
+    ),
+    first_locked=("feedback_survey_subjects", "feedback_subjects"),
+)
+"""A recipient's (or a recipient-less survey's) facts and what was derived from them; the
+suppressions stay (an opt-out is for good)."""
 
 _FACT_COLUMNS = (
     "subject",

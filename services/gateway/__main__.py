@@ -10,6 +10,7 @@ import sys
 from aiokafka.errors import KafkaConnectionError
 
 from services.common.db import create_engine, migrate
+from services.common.guards import check_gateway_start
 from services.common.logs import configure_logging
 from services.common.ops_http import PortInUse, bind, serve
 from services.common.producer import new_producer
@@ -24,6 +25,7 @@ log = logging.getLogger(__name__)
 def main() -> int:
     settings = get_settings()
     configure_logging(settings.log_level)
+    check_gateway_start(settings)
     try:
         asyncio.run(_main(settings))
     except PortInUse as exc:

@@ -13,6 +13,7 @@ from services.common.metrics import publish_unit_info
 from services.common.registry import load_registry
 from services.common.service import run_service
 from services.common.settings import get_settings
+from services.pathway_metrics import repository
 from services.pathway_metrics.exports import ActiveCollector, publish_pathway_info
 from services.pathway_metrics.service import PathwayMetrics
 
@@ -25,7 +26,8 @@ def main() -> int:
     publish_pathway_info(registry)
     known = [p.id for p in registry.pathways]
     REGISTRY.register(ActiveCollector(lambda: domain.active, known))
-    return run_service(ConsumerApp("pathway_metrics", PATHWAY, domain), settings)
+    app = ConsumerApp("pathway_metrics", PATHWAY, domain, stories=repository.STORIES)
+    return run_service(app, settings)
 
 
 if __name__ == "__main__":

@@ -8,8 +8,20 @@ from zoneinfo import ZoneInfo
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from services.common.figures import local_day
+from services.common.history import Stories
 from services.common.sql import BulkInsert, CountsTable, copy_rows, fetch
 from services.pathway_metrics.enrolments import MEASURES, Enrolment, PathwayFact
+
+STORIES = Stories(
+    key="enrolment_id",
+    facts="pathway_events",
+    derived=("pathway_enrolments",),
+    still_open=(
+        "SELECT enrolment_id FROM pathway_enrolments "
+        "WHERE started_at IS NOT NULL AND ended_at IS NULL"
+    ),
+)
+"""An enrolment's events and what was derived from them; kept while it is active."""
 
 ATTRIBUTES = ("pathway_id", "kind", "platform", "service_area", "unit_id", "start_mode")
 _FACT_COLUMNS = PathwayFact._fields

@@ -25,7 +25,7 @@ def run(*argv: str) -> str:
 
 
 def test_rules_and_config_are_valid() -> None:
-    assert "SUCCESS: 9 rules found" in run("promtool", "check", "rules", "rules/alerts.yml")
+    assert "SUCCESS: 10 rules found" in run("promtool", "check", "rules", "rules/alerts.yml")
     assert "SUCCESS: 9 rules found" in run("promtool", "check", "rules", "rules/recording.yml")
     assert "SUCCESS" in run("promtool", "check", "config", "prometheus.yml")
 
@@ -36,7 +36,7 @@ def test_every_alert_has_a_firing_unit_test() -> None:
     tests = (PROMETHEUS / "tests" / "alerts_test.yml").read_text(encoding="utf-8")
     rules = (PROMETHEUS / "rules" / "alerts.yml").read_text(encoding="utf-8")
     alerts = [line.split(":", 1)[1].strip() for line in rules.splitlines() if "- alert:" in line]
-    assert len(alerts) == 9
+    assert len(alerts) == 10
     for alert in alerts:
         assert f"alertname: {alert}\n        exp_alerts:\n          - exp_labels" in tests, alert
 
@@ -56,6 +56,10 @@ def test_every_alert_has_a_firing_unit_test() -> None:
         ),
         (["alertname=KanavaServiceDown", "severity=critical"], "platform-oncall,platform-email"),
         (["alertname=KanavaDeadLetters", "severity=warning"], "platform-email"),
+        (
+            ["alertname=KanavaConsumerStalled", "severity=critical"],
+            "platform-oncall,platform-email",
+        ),
     ],
 )
 def test_alerts_reach_the_right_people(labels: list[str], receivers: str) -> None:

@@ -1,9 +1,11 @@
 """`kanava up` as a new user runs it: embedded broker and database, topics, migrations,
-the simulator; everything it started is gone after SIGTERM; a taken port is a clear message."""
+the simulator; everything it started is gone after SIGTERM; a taken port is a clear message;
+a killed service, or the broker, comes back; one dev token is live at a time."""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import re
 import signal
@@ -27,6 +29,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from services.common.db import MIGRATIONS
 from services.common.events import CHAT
+from services.common.producer import new_producer
 from services.common.topics import topic_names
 from services.devstack.monitoring import CONSUMERS
 from tests.support.harness import wait_consumed
@@ -50,18 +53,21 @@ def up_env(tmp_path: Path) -> dict[str, str]:
     }
 
 
-Launch = Callable[[int, float], subprocess.Popen[str]]
+Launch = Callable[[list[str]], subprocess.Popen[str]]
+
+
+def simulating(backfill_days: int, speed: float) -> list[str]:
+    return ["--simulate", "--backfill-days", str(backfill_days), "--speed", str(speed)]
 
 
 @pytest.fixture
 def launch(up_env: dict[str, str]) -> Iterator[Launch]:
-    """Starts `kanava up --simulate` with N backfill days; stops what a failed test left."""
+    """Starts `kanava up` with these arguments; stops what a failed test left."""
     started: list[subprocess.Popen[str]] = []
 
-    def start(backfill_days: int, speed: float) -> subprocess.Popen[str]:
-        argv = ["up", "--simulate", "--backfill-days", str(backfill_days), "--speed", str(speed)]
+    def start(arguments: list[str]) -> subprocess.Popen[str]:
         process = subprocess.Popen(
-            [sys.executable, "-m", "services.cli", *argv],
+            [sys.executable, "-m", "services.cli", "up", *arguments],
             env=up_env,
             cwd=project_root(),
             stdout=subprocess.PIPE,
@@ -125,7 +131,7 @@ async def first_chat_events(bootstrap: str, count: int, idle_ms: int = 500) -> l
 def test_up_starts_the_stack_and_sigterm_leaves_nothing_behind(
     launch: Launch, up_env: dict[str, str]
 ) -> None:
-    launcher = launch(3, 60)  # three days hold a weekday, whatever day the test runs
+    launcher = launch(simulating(3, 60))  # three days hold a weekday, whatever day the test runs
     output = read_until(launcher, "Ctrl-C stops everything")
     bootstrap = f"127.0.0.1:{up_env['KANAVA_DEV_BROKER_PORT']}"
     assert f"Kafka broker     {bootstrap} (Tansu, in memory)" in output
@@ -174,14 +180,14 @@ def test_a_restarted_stack_reads_its_new_empty_broker_from_the_start(
 ) -> None:
     """Tansu keeps topics in memory: offsets stored by the first run point past the ends of
     the second run's topics (one day of history instead of three) and must not be used."""
-    first = launch(3, 60)
+    first = launch(simulating(3, 60))
     read_until(first, "Ctrl-C stops everything")
     pgdata = Path(up_env["KANAVA_DATA_DIR"]) / "pgdata"
     asyncio.run(committed_offsets(pgdata, at_least=1))
     first.send_signal(signal.SIGTERM)
     assert first.wait(timeout=60) == 0
 
-    second = launch(1, 0.001)  # about no real-time events: the topic goes quiet
+    second = launch(simulating(1, 0.001))  # about no real-time events: the topic goes quiet
     read_until(second, "Ctrl-C stops everything")
     bootstrap = f"127.0.0.1:{up_env['KANAVA_DEV_BROKER_PORT']}"
     in_topic = len(asyncio.run(first_chat_events(bootstrap, 10**9, idle_ms=3000)))
@@ -200,6 +206,41 @@ def get_when_up(url: str, authorization: str, within: float = 30) -> httpx.Respo
             if time.monotonic() > deadline:
                 raise
             time.sleep(0.2)
+
+
+def healthy(service: str, up_env: dict[str, str], within: float = 30) -> bool:
+    """Whether the service answers 200 on its /healthz within `within` seconds."""
+    url = f"http://127.0.0.1:{up_env[f'KANAVA_{service.upper()}_METRICS_PORT']}/healthz"
+    deadline = time.monotonic() + within
+    while time.monotonic() < deadline:
+        with contextlib.suppress(httpx.TransportError):
+            response = httpx.get(url)
+            if response.status_code == 200 and response.json()["service"] == service:
+                return True
+        time.sleep(0.2)
+    return False
+
+
+def child_running(launcher: subprocess.Popen[str], command_part: str) -> psutil.Process:
+    """The launcher's one child whose command line contains `command_part`."""
+    found = [
+        child
+        for child in psutil.Process(launcher.pid).children()
+        if child.status() != psutil.STATUS_ZOMBIE and command_part in " ".join(child.cmdline())
+    ]
+    assert len(found) == 1, found
+    return found[0]
+
+
+def stop_leaves_nothing(launcher: subprocess.Popen[str], pgdata: Path) -> str:
+    """SIGTERM the launcher: it ends cleanly and nothing it started is left; its last output."""
+    started = started_processes(launcher.pid, pgdata)
+    launcher.send_signal(signal.SIGTERM)
+    rest, _ = launcher.communicate(timeout=60)
+    assert launcher.returncode == 0, rest
+    time.sleep(0.5)
+    assert [p for p in started if p.is_running() and p.status() != psutil.STATUS_ZOMBIE] == []
+    return rest
 
 
 def stack_engine(pgdata: Path) -> AsyncEngine:
@@ -274,3 +315,105 @@ def test_an_unreachable_database_is_a_clear_message_without_its_password(
     )
     assert "s3cret" not in result.stderr + result.stdout
     assert "Traceback" not in result.stderr + result.stdout
+
+
+def test_a_killed_service_is_restarted_once_and_sigterm_still_leaves_nothing_behind(
+    launch: Launch, up_env: dict[str, str]
+) -> None:
+    launcher = launch([])
+    read_until(launcher, "Ctrl-C stops everything")
+    assert healthy("chat_metrics", up_env)
+    killed = child_running(launcher, "services.chat_metrics")
+    killed.kill()
+
+    output = read_until(launcher, "restarting in")
+    assert (
+        "kanava up: chat_metrics exited with code -9 (killed by SIGKILL); "
+        "restarting in 1 s (restart 1)"
+    ) in output.splitlines()
+    assert healthy("chat_metrics", up_env, within=20)
+    assert child_running(launcher, "services.chat_metrics").pid != killed.pid
+    rest = stop_leaves_nothing(launcher, Path(up_env["KANAVA_DATA_DIR"]) / "pgdata")
+    assert "restarting in" not in rest
+
+
+async def send_again(bootstrap: str, values: list[bytes]) -> None:
+    producer = new_producer(bootstrap)
+    await producer.start()
+    try:
+        for value in values:
+            await producer.send(CHAT.topic, value)
+        await producer.flush()
+    finally:
+        await producer.stop()
+
+
+def test_a_killed_broker_comes_back_empty_and_the_services_read_it_from_the_start(
+    launch: Launch, up_env: dict[str, str]
+) -> None:
+    """Before the kill, events sent again (duplicates: counted once) take the stored offsets
+    past the end the restarted broker's topic will have: they must be forgotten."""
+    # Three days hold a weekday's chats; about no real-time events: the topic goes quiet.
+    launcher = launch(simulating(3, 0.001))
+    read_until(launcher, "simulator: backfilled", limit=120)
+    port = up_env["KANAVA_DEV_BROKER_PORT"]
+    bootstrap, pgdata = f"127.0.0.1:{port}", Path(up_env["KANAVA_DATA_DIR"]) / "pgdata"
+    before = asyncio.run(first_chat_events(bootstrap, 10**9, idle_ms=3000))
+    asyncio.run(send_again(bootstrap, before[: len(before) // 2]))
+    ahead = len(before) + len(before) // 2
+    assert asyncio.run(committed_offsets(pgdata, at_least=ahead)) == ahead
+    child_running(launcher, f"tcp://127.0.0.1:{port}").kill()
+
+    output = read_until(launcher, "simulator: backfilled", limit=120)
+    assert (
+        "kanava up: Kafka broker (Tansu) exited with code -9 (killed by SIGKILL); "
+        "restarting in 1 s (restart 1); it keeps its topics in memory, so it comes back empty "
+        "(events not yet consumed are lost) and the stored offsets are forgotten; "
+        "chat_metrics, pathway_metrics, feedback_ingest, contact_metrics, gateway, simulator "
+        "stop until it is back"
+    ) in output.splitlines()
+    assert asyncio.run(list_topics(bootstrap)) >= set(topic_names())
+    in_topic = len(asyncio.run(first_chat_events(bootstrap, 10**9, idle_ms=3000)))
+    assert 0 < in_topic < ahead
+    assert asyncio.run(committed_offsets(pgdata, at_least=in_topic)) == in_topic
+    assert all(healthy(service, up_env) for service in CONSUMERS)
+    rest = stop_leaves_nothing(launcher, pgdata)
+    assert (output + rest).count("restarting in") == 1
+
+
+def dev_token(output: str) -> str:
+    found = re.search(r"dev token\s+(kanava_\S+)", output)
+    assert found is not None, output
+    return found.group(1)
+
+
+async def dev_tokens(pgdata: Path) -> list[tuple[str, bool]]:
+    """(token id, revoked) of every dev token `kanava up` created, oldest first."""
+    engine = stack_engine(pgdata)
+    try:
+        async with engine.connect() as conn:
+            rows = await conn.execute(
+                text(
+                    "SELECT token_id, revoked_at IS NOT NULL AS revoked FROM api_tokens "
+                    "WHERE name = 'dev (kanava up)' ORDER BY created_at"
+                )
+            )
+            return [(row.token_id, row.revoked) for row in rows]
+    finally:
+        await engine.dispose()
+
+
+def test_a_second_start_revokes_the_first_dev_token(launch: Launch, up_env: dict[str, str]) -> None:
+    pgdata = Path(up_env["KANAVA_DATA_DIR"]) / "pgdata"
+    first = launch([])
+    first_token = dev_token(read_until(first, "Ctrl-C stops everything"))
+    stop_leaves_nothing(first, pgdata)
+
+    second = launch([])
+    second_token = dev_token(read_until(second, "Ctrl-C stops everything"))
+    queues = f"http://127.0.0.1:{up_env['KANAVA_GATEWAY_PORT']}/v1/chat/queues"
+    assert get_when_up(queues, f"Bearer {second_token}").status_code == 200
+    assert get_when_up(queues, f"Bearer {first_token}").status_code == 401
+    first_id, second_id = (token.split("_")[1] for token in (first_token, second_token))
+    assert asyncio.run(dev_tokens(pgdata)) == [(first_id, True), (second_id, False)]
+    stop_leaves_nothing(second, pgdata)

@@ -20,6 +20,6 @@ async def apply_batch(
     """One transaction: claim ids, apply the new events; then `committed`. Returns the new."""
     consumed = [Consumed(event, partition, n) for n, event in enumerate(events)]
     async with engine.begin() as conn:
-        fresh = await apply_new(conn, group, domain, consumed)
+        fresh = (await apply_new(conn, group, domain, consumed)).fresh
     domain.committed(fresh)
     return fresh

@@ -19,6 +19,8 @@ SERVICES: dict[str, Any] = COMPOSE["services"]
 CONSUMERS = ("chat_metrics", "pathway_metrics", "feedback_ingest", "contact_metrics")
 KANAVA = (*CONSUMERS, "gateway")
 SETTINGS = {f"KANAVA_{name.upper()}" for name in Settings.model_fields}
+GRAFANA = "infra/grafana"
+READER = "kanava_grafana_reader"  # migration 0008's role
 ENV_EXAMPLE = dict(
     line.split("=", 1)
     for line in (PROJECT_ROOT / ".env.example").read_text().splitlines()
@@ -31,6 +33,7 @@ def test_the_whole_stack_is_there() -> None:
         "kafka",
         "postgres",
         "migrate",
+        "grafana_reader",
         *KANAVA,
         "prometheus",
         "alertmanager",
@@ -68,6 +71,46 @@ def test_environment_names_are_settings_and_secrets_come_from_the_env_file() -> 
         assert SERVICES[service]["env_file"] == ".env"
 
 
+@pytest.mark.parametrize("name", KANAVA)
+def test_kanava_services_run_in_production(name: str) -> None:
+    assert SERVICES[name]["environment"]["KANAVA_ENVIRONMENT"] == "production"
+
+
+def test_grafana_reads_postgres_as_the_read_only_role() -> None:
+    datasources = yaml.safe_load(
+        (PROJECT_ROOT / GRAFANA / "provisioning/datasources/kanava.yml").read_text()
+    )
+    (postgres,) = [
+        d for d in datasources["datasources"] if d["type"] == "grafana-postgresql-datasource"
+    ]
+    assert postgres["user"] == READER
+    assert postgres["secureJsonData"] == {"password": "$GRAFANA_DB_PASSWORD"}
+    assert SERVICES["grafana"]["environment"]["GRAFANA_DB_PASSWORD"] == "${GRAFANA_DB_PASSWORD}"
+    assert "GRAFANA_DB_PASSWORD" in ENV_EXAMPLE
+
+
+def test_the_grafana_reader_step_gives_the_role_its_password_after_the_migrations() -> None:
+    step = SERVICES["grafana_reader"]
+    assert step["image"] == SERVICES["postgres"]["image"]
+    assert step["depends_on"] == {"migrate": {"condition": "service_completed_successfully"}}
+    assert step["environment"] == {
+        "PGHOST": "postgres",
+        "PGUSER": SERVICES["postgres"]["environment"]["POSTGRES_USER"],
+        "PGDATABASE": SERVICES["postgres"]["environment"]["POSTGRES_DB"],
+        "PGPASSWORD": "${POSTGRES_PASSWORD}",
+        "GRAFANA_DB_PASSWORD": "${GRAFANA_DB_PASSWORD}",
+    }
+    (volume,) = step["volumes"]
+    source, mounted, mode = volume.split(":")
+    assert step["command"] == ["psql", "-v", "ON_ERROR_STOP=1", "-f", mounted]
+    assert mode == "ro"
+    sql = (PROJECT_ROOT / source).read_text()
+    assert "\\getenv password GRAFANA_DB_PASSWORD\n" in sql
+    assert f"ALTER ROLE {READER} WITH LOGIN PASSWORD :'password';" in sql
+    # Grafana's Prometheus panels must not wait for Kafka (which the migrations wait for)
+    assert "grafana_reader" not in SERVICES["grafana"].get("depends_on", {})
+
+
 @pytest.mark.parametrize("name", CONSUMERS)
 def test_health_and_scrape_ports_are_the_services_metrics_ports(name: str) -> None:
     port = Settings().metrics_port(name)
@@ -101,4 +144,5 @@ def test_the_image_runs_as_a_user() -> None:
     users = re.findall(r"^USER (\S+)", dockerfile, flags=re.MULTILINE)
     assert users == ["kanava"]
     assert Path(PROJECT_ROOT / "uv.lock").exists()
-    assert "uv sync --frozen --no-dev" in dockerfile
+    # the image leaves out the dev and devstack groups (test tools, embedded broker and database)
+    assert "uv sync --frozen --no-default-groups" in dockerfile

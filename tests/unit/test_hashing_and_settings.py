@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from pydantic import ValidationError
 
 from services.common.hashing import InvalidPhoneNumber, hash_recipient, to_e164
 from services.common.settings import Settings
@@ -56,3 +57,15 @@ def test_a_service_without_database_url_says_how_to_fix_it(monkeypatch: pytest.M
     monkeypatch.delenv("KANAVA_DATABASE_URL", raising=False)
     with pytest.raises(SystemExit, match="KANAVA_DATABASE_URL is not set"):
         Settings().require_database_url()
+
+
+def test_the_environment_is_development_unless_production_is_set(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.delenv("KANAVA_ENVIRONMENT", raising=False)
+    assert Settings().environment == "development"
+    monkeypatch.setenv("KANAVA_ENVIRONMENT", "production")
+    assert Settings().environment == "production"
+    monkeypatch.setenv("KANAVA_ENVIRONMENT", "prod")
+    with pytest.raises(ValidationError, match="environment"):
+        Settings()

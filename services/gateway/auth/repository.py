@@ -78,6 +78,15 @@ async def revoke(conn: AsyncConnection, token_id: str) -> bool:
     return result.one_or_none() is not None
 
 
+async def revoke_named(conn: AsyncConnection, name: str) -> int:
+    """Revoke every token of this name not yet revoked; returns how many."""
+    result = await conn.execute(
+        text("UPDATE api_tokens SET revoked_at = now() WHERE name = :name AND revoked_at IS NULL"),
+        {"name": name},
+    )
+    return int(result.rowcount or 0)
+
+
 def _stored(row: Row[Any]) -> StoredToken:
     return StoredToken(
         row.token_id,
