@@ -35,7 +35,14 @@ class ContactRecord(NamedTuple):
     professional_group: str
 
     def supersedes(self, other: ContactRecord | None) -> bool:
-        return other is None or (self.time, self.event_id) > (other.time, other.event_id)
+        """A later record of the contact; the same event id again (even with another time, which
+        event ids are not deduplicated by) changes nothing."""
+        if other is None:
+            return True
+        return self.event_id != other.event_id and (self.time, self.event_id) > (
+            other.time,
+            other.event_id,
+        )
 
     def daily_key(self, tz: ZoneInfo) -> DailyKey:
         return (

@@ -182,6 +182,19 @@ async def test_after_retention_old_duplicates_are_too_old_and_no_figure_changes(
     )
 
 
+async def test_an_id_sent_again_with_another_time_changes_nothing(
+    engine: AsyncEngine, tmp_path: Path
+) -> None:
+    """Applied ids are kept with their event time (the month partitions need it); a producer
+    that re-uses an id with another time is caught by the stores' own keys."""
+    domain = contacts_domain(tmp_path)
+    await apply(engine, domain, week())
+    before = await contact_daily(engine)
+    moved = week()[0].model_copy(update={"time": week()[0].time + timedelta(days=1)})
+    await apply(engine, domain, [moved])
+    assert await contact_daily(engine) == before
+
+
 async def count(engine: AsyncEngine, table: str) -> int:
     async with engine.connect() as conn:
         return int(await conn.scalar(text(f"SELECT count(*) FROM {table}")) or 0)
