@@ -1,4 +1,4 @@
-"""Event schemas of the four streams (SPEC §3): CloudEvents 1.0 in JSON, in either Kafka
+"""Event schemas of the four streams (docs/events.md): CloudEvents 1.0 in JSON, in either Kafka
 content mode (structured: the whole event in the value; binary: attributes in `ce_*` headers).
 
 Each event type is an envelope model whose `type` is a literal, so a stream is a union
@@ -29,6 +29,8 @@ EARLIEST = datetime(2000, 1, 1, tzinfo=UTC)
 """Events older than this are taken for a broken clock, not late data."""
 Id = Annotated[str, StringConstraints(min_length=1, max_length=200)]
 Code = Annotated[str, StringConstraints(max_length=200)]
+SMS_TEXT_MAX = 2000
+COMMENT_MAX = 5000
 Recipient = Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{64}$")]
 """Lowercase hex HMAC-SHA256 of an E.164 number: a clear number can never pass."""
 
@@ -241,14 +243,14 @@ class SurveyDeliveryFailedData(Data):
 
 class SmsReceivedData(Data):
     recipient: Recipient
-    text: Annotated[str, StringConstraints(max_length=2000)]
+    text: Annotated[str, StringConstraints(max_length=SMS_TEXT_MAX)]
     message_id: Id | None = None
 
 
 class SurveyAnsweredData(Data):
     survey_id: Id
     score: Annotated[int, Field(ge=0, le=10)] | None = None
-    comment: Annotated[str, StringConstraints(max_length=5000)] | None = None
+    comment: Annotated[str, StringConstraints(max_length=COMMENT_MAX)] | None = None
     statements: dict[Code, Annotated[int, Field(ge=1, le=5)]] = {}
 
 
@@ -370,7 +372,8 @@ class Stream:
         return event
 
     def key(self, event: Any) -> bytes:
-        """The Kafka key of SPEC §3: the first of the stream's key fields the event carries."""
+        """The Kafka key (docs/events.md): the first of the stream's key fields the event
+        carries."""
         data = event.data
         for field in self.key_fields:
             value = getattr(data, field, None)

@@ -9,7 +9,9 @@ import hmac
 import json
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -155,3 +157,60 @@ async def test_the_webhook_needs_its_secret(
             "/v1/sms/inbound", content=b"{}", headers={"X-Kanava-Signature": f"sha256={unsigned}"}
         )
     assert (response.status_code, response.json()["error"]) == (503, "not_configured")
+
+
+def sms(text: str, received_at: str = "2025-11-03T12:00:00+02:00") -> bytes:
+    fields = {"from": "040 123 4567", "text": text, "received_at": received_at, "message_id": "m"}
+    return json.dumps(fields).encode()
+
+
+async def test_the_webhook_refuses_what_the_consumer_would_dead_letter(
+    own_broker: str, engine: AsyncEngine, tmp_path: Path
+) -> None:
+    future = (datetime.now(UTC) + timedelta(hours=2)).isoformat()
+    cases = {
+        "before 2000": (sms("9", "1999-12-31T12:00:00+02:00"), "received_at"),
+        "two hours ahead": (sms("9", future), "received_at"),
+        "a NUL in the text": (sms("9 \x00"), "text"),
+    }
+    async with client_on(own_broker, engine, tmp_path) as client:
+        for name, (body, where) in cases.items():
+            response = await client.post("/v1/sms/inbound", content=body, headers=signed(body))
+            assert response.status_code == 422, name
+            assert response.json()["error"] == "invalid_request", name
+            assert [p["where"] for p in response.json()["detail"]] == [where], name
+
+
+async def test_a_text_that_redaction_makes_longer_is_cut_to_the_schema_not_refused(
+    own_broker: str, engine: AsyncEngine, tmp_path: Path
+) -> None:
+    # 166 addresses of 12 characters ("a@kanava.fi" and a space) become "[sähköposti] " (13):
+    # 1 994 characters in, 2 160 after redaction, over the 2 000 of sms.received
+    text = "9 " + "a@kanava.fi " * 166
+    body = sms(text)
+    comment = "hyvä " + "b@kanava.fi " * 416  # 4 997 in, 5 413 redacted (5 000 allowed)
+    answered = long_answer(comment)
+    async with client_on(own_broker, engine, tmp_path) as client:
+        webhook = await client.post("/v1/sms/inbound", content=body, headers=signed(body))
+        ingest = await client.post(
+            "/v1/events/feedback", json=answered, headers=await token(engine, ["ingest"])
+        )
+    assert (webhook.status_code, ingest.status_code) == (202, 202)
+    records = await read_all(own_broker, FEEDBACK.topic, 2)
+    texts = sorted(
+        (json.loads(value)["data"].get("text") or json.loads(value)["data"]["comment"])
+        for _, _, value, _ in records
+    )
+    assert [len(t) for t in texts] == [2000, 5000]
+    assert all(t.endswith("…") and "@" not in t for t in texts)
+
+
+def long_answer(comment: str) -> dict[str, Any]:
+    return {
+        "specversion": "1.0",
+        "id": "answer-long",
+        "source": "test",
+        "type": "survey.answered",
+        "time": "2025-11-03T12:00:00+02:00",
+        "data": {"survey_id": "s-1", "score": 9, "comment": comment},
+    }

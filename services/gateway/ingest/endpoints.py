@@ -1,4 +1,4 @@
-"""POST /v1/events/{stream} and POST /v1/sms/inbound (SPEC §7).
+"""POST /v1/events/{stream} and POST /v1/sms/inbound (docs/api.md).
 
 Events are validated with the same schemas and rules as the consumers use; a batch is
 published only when every item is valid, and answered after the broker acknowledged it.
@@ -19,7 +19,7 @@ from aiokafka.errors import KafkaError
 from fastapi import APIRouter, Depends, Header, Request
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError
 
-from services.common.events import STREAMS, InvalidEvent, SmsReceived, SmsReceivedData, Stream
+from services.common.events import COMMENT_MAX, SMS_TEXT_MAX, STREAMS, InvalidEvent, Stream
 from services.common.hashing import InvalidPhoneNumber, hash_recipient
 from services.common.producer import publish
 from services.feedback_ingest.redaction import redact
@@ -113,22 +113,37 @@ async def inbound_sms(
         sms = InboundSms.model_validate(decode(body))
         recipient = hash_recipient(sms.from_, ctx.settings.phone_hash_key.get_secret_value())
     except ValidationError as exc:
-        problems = [f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors()]
+        problems = [
+            {"where": ".".join(map(str, e["loc"])), "problem": e["msg"]} for e in exc.errors()
+        ]
         raise ApiError(422, "invalid_request", problems) from None
     except InvalidPhoneNumber as exc:
         raise ApiError(422, "invalid_phone", str(exc)) from None
-    event = SmsReceived(
-        specversion="1.0",
-        id=str(uuid.uuid5(SMS_NAMESPACE, sms.message_id)),  # a retried webhook is a duplicate
-        source="kanava/gateway/sms",
-        type="sms.received",
-        time=sms.received_at,
-        data=SmsReceivedData(
-            recipient=recipient, text=redact(sms.text).text, message_id=sms.message_id
-        ),
-    )
-    await _publish(ctx, STREAMS["feedback"], [event])
+    await _publish(ctx, STREAMS["feedback"], [_sms_event(sms, recipient, ctx)])
     return Accepted(accepted=1)
+
+
+def _sms_event(sms: InboundSms, recipient: str, ctx: GatewayContext) -> Any:
+    """The `sms.received` of a webhook call, checked by the rules the consumer applies (its
+    time, a NUL in the text), so what the gateway accepts is never dead-lettered later."""
+    event = {
+        "specversion": "1.0",
+        "id": str(uuid.uuid5(SMS_NAMESPACE, sms.message_id)),  # a retried webhook: a duplicate
+        "source": "kanava/gateway/sms",
+        "type": "sms.received",
+        "time": sms.received_at.isoformat(),
+        "data": {
+            "recipient": recipient,
+            "text": _fitted(redact(sms.text).text, SMS_TEXT_MAX),
+            "message_id": sms.message_id,
+        },
+    }
+    max_future = timedelta(seconds=ctx.settings.max_future_seconds)
+    try:
+        return STREAMS["feedback"].parse(json.dumps(event), datetime.now(UTC), max_future)
+    except InvalidEvent as exc:
+        where = "received_at" if exc.reason.startswith("time") else "text"
+        raise ApiError(422, "invalid_request", [{"where": where, "problem": exc.detail}]) from None
 
 
 def _items(parsed: Any) -> list[Any]:
@@ -144,13 +159,18 @@ def _redacted(event: Any) -> Any:
     """Feedback texts are redacted before they enter Kafka."""
     data = event.data
     if event.type == "sms.received":
-        return event.model_copy(
-            update={"data": data.model_copy(update={"text": redact(data.text).text})}
-        )
-    if event.type == "survey.answered" and data.comment:
-        update = {"comment": redact(data.comment).text}
-        return event.model_copy(update={"data": data.model_copy(update=update)})
-    return event
+        update = {"text": _fitted(redact(data.text).text, SMS_TEXT_MAX)}
+    elif event.type == "survey.answered" and data.comment:
+        update = {"comment": _fitted(redact(data.comment).text, COMMENT_MAX)}
+    else:
+        return event
+    return event.model_copy(update={"data": data.model_copy(update=update)})
+
+
+def _fitted(text: str, most: int) -> str:
+    """A redacted text within the schema's length: placeholders are longer than what they
+    replace, and a reply must not be refused (its score lost) for the tail of its text."""
+    return text if len(text) <= most else text[: most - 1] + "…"
 
 
 async def _publish(ctx: GatewayContext, stream: Stream, events: list[Any]) -> None:
