@@ -60,7 +60,7 @@ def contact_backlog(
     end: datetime,
     corrections: float,
 ) -> tuple[Backlog, Expected]:
-    """`simulate_contacts` of the registry, keyed by contact as SPEC §3 says (each seed's ids
+    """`simulate_contacts` of the registry, keyed by contact as docs/events.md says (each seed's ids
     carry the seed's tag), plus a share `corrections` of the contacts recorded again 1 to 48
     hours later (another event id, another channel), as the patient-record system corrects
     them; corrections falling after `end` are left out."""

@@ -78,7 +78,8 @@ def chat_backlog(
 
 
 def encoded(stream: Stream, event: Envelope) -> Timed:
-    """An event as the simulator's producer sends it (keyed as SPEC §3 says), with its time."""
+    """An event as the simulator's producer sends it (keyed as docs/events.md says), with its
+    time."""
     return event.time, (stream.key(event), encode(event))
 
 
@@ -156,7 +157,7 @@ def waiting_contacts(
     count: int, rules: QueueRules, now: datetime, seed: int = 7, margin_s: float = 900.0
 ) -> list[Message]:
     """`count` new contacts queued within the last hour, spread over the registry's queues,
-    at times the service will not time them out before `now + margin_s` (SPEC §3.1)."""
+    at times the service will not time them out before `now + margin_s` (docs/events.md)."""
     rng = random.Random(seed)
     horizon = now + timedelta(seconds=margin_s)
     times = {q: fit for q in rules.known() if (fit := _still_waiting(rules, q, now, horizon))}
@@ -181,8 +182,8 @@ def _still_waiting(
 
 
 def queue_entries_by_month(chat: Backlog, tz: ZoneInfo) -> Counter[str]:
-    """`chat.queued` and `chat.transferred` events (each enters a queue once: SPEC's offered)
-    by local month `YYYY-MM` of their time."""
+    """`chat.queued` and `chat.transferred` events (each enters a queue once: offered in
+    docs/metrics.md) by local month `YYYY-MM` of their time."""
     months: Counter[str] = Counter()
     for _, value in chat.messages:
         event = json.loads(value)

@@ -52,7 +52,7 @@ class Expected:
 def feedback_backlog(
     registry: Registry, tz: ZoneInfo, at_least: int, days: int, end: datetime
 ) -> tuple[Backlog, Expected]:
-    """`simulate_feedback` of the registry, keyed as SPEC §3 says; each seed hashes its
+    """`simulate_feedback` of the registry, keyed as docs/events.md says; each seed hashes its
     recipients with its own key, so no two seeds share a recipient."""
     expected = Expected()
 

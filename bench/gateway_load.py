@@ -413,7 +413,7 @@ def notes(r: Results, args: argparse.Namespace) -> list[str]:
         f"{commands}\n"
         "  Latency p50 and p99 are wrk's Latency Distribution; errors are its socket errors "
         f"(connect, read, write, timeout after {WRK_TIMEOUT} s) and responses other than 2xx "
-        "or 3xx, any of which fails the figure. SPEC and README state no latency or "
+        "or 3xx, any of which fails the figure. Neither the docs nor README state a latency or "
         "throughput target for these endpoints. CPU: user+system of the gateway process, of "
         "PostgreSQL's processes and of wrk over each run.",
         "- Machine: its 2 cores are shared by wrk, the gateway (one process, one event loop, "

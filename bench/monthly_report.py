@@ -59,7 +59,7 @@ from services.simulator.pathways import simulate_pathways
 TZ = ZoneInfo("Europe/Helsinki")
 TARGET_SECONDS = 5.0
 BATCH = 5000
-# Seeds of the demo county per stream for one county month of the brief's size (a seed gives
+# Seeds of the demo county per stream for one county month of the docstring's size (a seed gives
 # about 3 400 chats, 28 000 surveys, 273 000 contacts and 450 pathway starts a month).
 COUNTY_SEEDS = {"chat": 30, "feedback": 2, "contact": 1, "pathway": 11}
 Simulate = Callable[[int, datetime, datetime], Iterable[Envelope]]

@@ -33,8 +33,8 @@ Seen = tuple[datetime, str, str, str]
 @dataclass
 class Expected:
     """What the backlog must add up to, counted from the produced events independently of the
-    service: SPEC §3.2's rules written out again (the first start by time then event id gives
-    the pathway, '' without one; the first end counts; every task and thumb counts)."""
+    service: the rules of docs/events.md written out again (the first start by time then event
+    id gives the pathway, '' without one; the first end counts; every task and thumb counts)."""
 
     types: Counter[str] = field(default_factory=Counter)
     """Events by type."""
@@ -83,7 +83,7 @@ class Expected:
 def pathway_backlog(
     registry: Registry, tz: ZoneInfo, at_least: int, days: int, end: datetime
 ) -> tuple[Backlog, Expected]:
-    """`simulate_pathways` of the registry, keyed by enrolment as SPEC §3 says. Each seed is
+    """`simulate_pathways` of the registry, keyed by enrolment as docs/events.md says. Each seed is
     another world: its enrolment ids carry the seed's tag and its event ids come from each
     enrolment's own generator, so no two seeds share an id."""
     expected = Expected()

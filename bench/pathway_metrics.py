@@ -187,7 +187,8 @@ def notes(r: Results, args: argparse.Namespace) -> list[str]:
         f"them started before the backlog (their events count under pathway '').",
         "- Exactness: `pathway_daily` summed by local day and pathway, and the active "
         "enrolments of `pathway_enrolments`, against counts taken from the simulator's events "
-        "as they were produced, with SPEC §3.2's rules written out again in the benchmark: "
+        "as they were produced, with the rules of docs/events.md written out again in the "
+        "benchmark: "
         "the first start (by time, then event id) gives an enrolment's pathway, '' without "
         "one; its first completion or discontinuation counts, every task and thumb counts, "
         "each on its own local day.",

@@ -56,7 +56,8 @@ QUIX_GROUP = "bench_quix"
 QUIX_TABLE = "bench_quix_queue_daily"
 FIRST_MESSAGE = "quix-first-message.json"
 COUNTED = ("chat.queued", "chat.transferred", "chat.answered")
-"""Entries into a queue (queued, transferred in) and answers: offered and answered, SPEC §4."""
+"""Entries into a queue (queued, transferred in) and answers: offered and answered as
+docs/metrics.md defines them."""
 KAFKA_DEFAULT_RETENTION_MS = "604800000"
 GROUP_TIMEOUTS = {"session.timeout.ms": 6000, "heartbeat.interval.ms": 2000}
 """The service's own consumer group settings."""
@@ -522,7 +523,8 @@ def notes(r: Results, args: argparse.Namespace) -> list[str]:
         f"has them too).",
         *_quix_notes(r.quix),
         "- Counts compared: offered (`chat.queued` into the queue plus `chat.transferred` into "
-        "it as `to_queue_id`, SPEC §4) and answered (`chat.answered`) per queue and local day "
+        "it as `to_queue_id`, docs/metrics.md) and answered (`chat.answered`) per queue and "
+        "local day "
         "(Europe/Helsinki) of the event time: counted by the benchmark from the messages it "
         "produced; the service's from `chat_queue_daily`; quixstreams' from its own table. "
         "Rows with both counts zero are left out.",
@@ -543,7 +545,7 @@ def _quix_notes(q: QuixRun) -> list[str]:
         f"pattern; a one-day `tumbling_window` would cut days at UTC midnight, not "
         f"Helsinki's, and drop events later than its grace period. It keeps these two counts "
         f"only and has no deduplication by event id (a re-sent event counts twice); the "
-        f"service keeps every figure of SPEC §4 from each contact's story, drops duplicate "
+        f"service keeps every figure of docs/metrics.md from each contact's story, drops duplicate "
         f"ids and commits its offsets in the same PostgreSQL transaction.",
         f"- quixstreams against Tansu: it needed one change. Tansu describes only the topic "
         f"configs that were set explicitly, so `group_by` failed with `KeyError: "

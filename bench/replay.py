@@ -2,18 +2,17 @@
 monthly report.
 
 The demo county's four streams are simulated over the 12 months before this month (local
-midnights), sized on DOMAIN.md: the contact register of one county (≈ 270 000 contacts a
-month), SMS feedback of two seeds (≈ 57 000 surveys a month), chat of five seeds (≈ 17 000
-chats a month: child-clinic chat alone is 7 000 to 9 000) and pathways of one seed (≈ 5 400
-starts a year: Kymenlaakso 4 646) — about 5 million events. Then, from one moment t0: the
-four consumer services and the gateway start on empty topics, the year is produced to the
-four topics at once (as a replay of history from the source systems would), the services
-consume it, and once everything is committed the last month's report is fetched from the
-gateway as JSON and PDF. The total is t0 → the PDF received. Checked: each month's offered
-chats in the report's trend against the chat events of that local month. Then retention
-runs once as every service runs it (the dedupe floor, the applied ids below it, forgotten
-stories) and the database is measured again; the report is asked again and must be the same
-but for `generated_at`.
+midnights), sized as in docs/calibration.md#benchmarks: the contact register of one county
+(≈ 270 000 contacts a month), SMS feedback of two seeds (≈ 57 000 surveys a month), chat of five
+seeds (≈ 17 000 chats a month: child-clinic chat alone is 7 000 to 9 000) and pathways of one
+seed (≈ 5 400 starts a year: Kymenlaakso 4 646) — about 5 million events. Then, from one moment
+t0: the four consumer services and the gateway start on empty topics, the year is produced to
+the four topics at once (as a replay of history from the source systems would), the services
+consume it, and once everything is committed the last month's report is fetched from the gateway
+as JSON and PDF. The total is t0 → the PDF received. Checked: each month's offered chats in the
+report's trend against the chat events of that local month. Then retention runs once as every
+service runs it (the dedupe floor, the applied ids below it, forgotten stories) and the database
+is measured again; the report is asked again and must be the same but for `generated_at`.
 Writes the "replay: a county year" section of bench/RESULTS.md.
 """
 

@@ -1,1 +1,2 @@
-"""chat_metrics: live chat queues and exact per-day service-level figures (SPEC §3.1, §4, §6)."""
+"""chat_metrics: live chat queues and exact per-day service-level figures (docs/events.md,
+docs/metrics.md)."""

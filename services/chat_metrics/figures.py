@@ -1,4 +1,4 @@
-"""What a contact's story adds to the per-day figures of each queue (SPEC §4).
+"""What a contact's story adds to the per-day figures of each queue (docs/metrics.md).
 
 Entries count on the local day the visit entered, waits and outcomes on the day it left the
 queue, handle times on the day the conversation closed. Sums of times are integer

@@ -1,4 +1,4 @@
-"""Queue rules from the registry, with SPEC defaults for queues the registry does not know."""
+"""Queue rules from the registry, with default rules for queues the registry does not know."""
 
 from __future__ import annotations
 

@@ -114,7 +114,7 @@ class ChatMetrics:
         self.live.drop(partitions)
 
     def timeouts(self, now: datetime) -> list[ChatAbandoned]:
-        """Abandon events for clients waiting past their queue's limit (SPEC §3.1). The id
+        """Abandon events for clients waiting past their queue's limit (docs/events.md). The id
         depends only on the visit, so every instance that sends one sends the same event."""
         events = []
         for contact, queue, entered in self.live.waiting_visits():

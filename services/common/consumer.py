@@ -1,4 +1,4 @@
-"""The consumer loop every service runs (SPEC §2, §3).
+"""The consumer loop every service runs (docs/events.md, docs/operations.md).
 
 Per batch: validate; dead-letter what can never be processed; in ONE database transaction
 claim the event ids (duplicates drop out), let the service apply the new events with

@@ -1,4 +1,5 @@
-"""Pseudonymous recipients: phone numbers never enter Kafka or Postgres in clear (SPEC §3)."""
+"""Pseudonymous recipients: phone numbers never enter Kafka or Postgres in clear
+(docs/events.md)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Consumer metrics common to every service (SPEC §6); bounded labels only."""
+"""Consumer metrics common to every service (docs/metrics.md); bounded labels only."""
 
 from __future__ import annotations
 

@@ -41,7 +41,8 @@ def encode(event: Envelope) -> bytes:
 
 
 async def publish(producer: AIOKafkaProducer, stream: Stream, events: Iterable[Envelope]) -> int:
-    """Send events keyed as SPEC §3 says and return once the broker acknowledged every one."""
+    """Send events keyed as docs/events.md says and return once the broker acknowledged every
+    one."""
     futures = [
         await producer.send(stream.topic, value=encode(event), key=stream.key(event))
         for event in events

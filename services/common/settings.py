@@ -1,4 +1,5 @@
-"""One settings class for every process (SPEC §5): environment variables with the prefix KANAVA_."""
+"""One settings class for every process: environment variables with the prefix KANAVA_, listed
+in README.md, "Configuration"."""
 
 from __future__ import annotations
 
@@ -80,7 +81,7 @@ class Settings(BaseSettings):
     )
     digital_channels: Annotated[tuple[str, ...], NoDecode] = Field(
         default=DEFAULT_DIGITAL_CHANNELS,
-        description="contact channels counted as digital, comma-separated (SPEC §3.4)",
+        description="contact channels counted as digital, comma-separated",
     )
     contact_refresh_seconds: float = Field(default=15, gt=0)
 

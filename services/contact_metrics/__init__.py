@@ -1,1 +1,2 @@
-"""contact_metrics: all client contacts and the share of digital ones (SPEC §3.4, §4)."""
+"""contact_metrics: all client contacts and the share of digital ones (docs/events.md,
+docs/metrics.md)."""

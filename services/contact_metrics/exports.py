@@ -1,6 +1,6 @@
-"""Prometheus metrics of contact_metrics (SPEC §6).
+"""Prometheus metrics of contact_metrics (docs/metrics.md).
 
-Beyond SPEC: `kanava_contacts_in_window` and `kanava_digital_contacts_in_window` (unit,
+Besides the share: `kanava_contacts_in_window` and `kanava_digital_contacts_in_window` (unit,
 window), so a service area's or the county's share is a `sum(...) / sum(...)` in PromQL, and
 `kanava_digital_channel{channel} 1`, the definition in use.
 """

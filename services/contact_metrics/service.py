@@ -1,6 +1,6 @@
 """How contact events change contact_metrics' state: the current record of each contact and
-the per-day counts (SPEC §3.4, §4). Contacts are keyed by contact id, so one partition holds
-every version of a contact: no locks needed."""
+the per-day counts (docs/events.md, docs/metrics.md). Contacts are keyed by contact id, so one
+partition holds every version of a contact: no locks needed."""
 
 from __future__ import annotations
 

@@ -1,9 +1,9 @@
-"""Prometheus metrics of feedback_ingest (SPEC §6): names and labels are the contract.
+"""Prometheus metrics of feedback_ingest (docs/metrics.md): names and labels are the contract.
 
 Counters go up by what committed batches added (a late event that moves a response to another
 category adds to the new one; exact figures are in Postgres). The window gauges are computed
 from Postgres by every instance alike; NPS and its interval are left out below `min_responses`
-and the drop z-score below `min_alert_responses` in the last 7 days (SPEC §4).
+and the drop z-score below `min_alert_responses` in the last 7 days (docs/metrics.md).
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""What a recipient's derived surveys and replies add to the per-day figures (SPEC §4).
+"""What a recipient's derived surveys and replies add to the per-day figures (docs/metrics.md).
 
 A survey's figures (sent, delivery failed, its response by category) belong to the local day it
 was sent, so a response rate over any range is a true ratio and a late answer updates the day

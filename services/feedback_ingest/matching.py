@@ -1,4 +1,5 @@
-"""What one recipient's feedback events mean, derived from all of them (SPEC §3.3). Pure, no I/O.
+"""What one recipient's feedback events mean, derived from all of them (docs/events.md). Pure,
+no I/O.
 
 The derivation is a function of the SET of the recipient's facts: any order, any duplicates
 (same ``event_id``), the same :class:`Outcome`. Facts are processed sorted by
@@ -18,7 +19,7 @@ Rules:
 - ``survey.delivery_failed`` and ``survey.answered`` for a survey id without ``survey.sent``
   among the facts stay pending, returned as ``orphans``.
 - Two ``survey.sent`` for one survey id: the first one counts. Two ``sms.received`` with one
-  ``message_id``: the first one counts (SPEC: deduplicated by message_id).
+  ``message_id``: the first one counts (docs/events.md: deduplicated by message_id).
 - Texts come redacted and SMS replies read (:func:`sms_fact`, :func:`answered_fact`): facts are
   stored that way, so raw text never reaches the database. Blank comments are dropped. Form
   statements are the first answer's that has any, sorted by code.

@@ -1,4 +1,4 @@
-"""NPS, its 95 % confidence interval and the 7-day vs 28-day drop test (SPEC §4, Feedback).
+"""NPS, its 95 % confidence interval and the 7-day vs 28-day drop test (docs/metrics.md, Feedback).
 
 For n responses with shares p of promoters (9-10) and d of detractors (0-6):
 nps = 100 (p - d); its variance is 100^2 (p + d - (p - d)^2) / n, the variance of the mean of

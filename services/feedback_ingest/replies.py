@@ -1,4 +1,4 @@
-"""Read a score, a comment or an opt-out from a raw SMS reply (SPEC §3.3). Pure, no I/O.
+"""Read a score, a comment or an opt-out from a raw SMS reply (docs/events.md). Pure, no I/O.
 
 The reply is folded for matching (NFKC, so full-width digits become ASCII; lower case; keycap emoji
 to digits: ``9️⃣`` -> 9, ``🔟`` / ``1️⃣0️⃣`` -> 10); the comment is cut from the text as sent (NFC).

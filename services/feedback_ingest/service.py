@@ -1,4 +1,4 @@
-"""How feedback events change feedback_ingest's state (SPEC §3.3, §4).
+"""How feedback events change feedback_ingest's state (docs/events.md, docs/metrics.md).
 
 Per batch: the surveys named by the batch are locked and routed to their subject (the recipient,
 or the survey itself when it was sent without one); the subjects are locked; every touched

@@ -1,5 +1,5 @@
-"""NPS per unit over the windows of SPEC §6 (7, 28 and 30 local days ending today) and the drop
-test of SPEC §4 (the last 7 days against the 28 days before them). Pure, no I/O."""
+"""NPS per unit over its windows (7, 28 and 30 local days ending today) and the drop test (the
+last 7 days against the 28 days before them), as docs/metrics.md defines them. Pure, no I/O."""
 
 from __future__ import annotations
 

@@ -1,1 +1,1 @@
-"""gateway: the query API, ingest, wallboard, reports and Grafana snapshots (SPEC §7)."""
+"""gateway: the query API, ingest, wallboard, reports and Grafana snapshots (docs/api.md)."""

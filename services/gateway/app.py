@@ -1,4 +1,4 @@
-"""The gateway's FastAPI application (SPEC §7)."""
+"""The gateway's FastAPI application (docs/api.md)."""
 
 from __future__ import annotations
 
@@ -33,7 +33,7 @@ def create_app(ctx: GatewayContext) -> FastAPI:
     app = FastAPI(
         title="Kanava gateway",
         version="1",
-        description="Query API, ingest, wallboard and reports of Kanava (SPEC §7).",
+        description="Query API, ingest, wallboard and reports of Kanava.",
         lifespan=lifespan,
         responses=errors.ERROR_RESPONSES,
     )

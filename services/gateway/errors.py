@@ -1,4 +1,4 @@
-"""Every error is JSON `{"error": code, "detail": ...}` with the right status (SPEC §7)."""
+"""Every error is JSON `{"error": code, "detail": ...}` with the right status (docs/api.md)."""
 
 from __future__ import annotations
 

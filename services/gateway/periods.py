@@ -1,4 +1,4 @@
-"""The query parameters every statistics endpoint shares (SPEC §7): a range of local days,
+"""The query parameters every statistics endpoint shares (docs/api.md): a range of local days,
 filters, and the granularity of the rows."""
 
 from __future__ import annotations

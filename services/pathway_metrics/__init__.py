@@ -1,1 +1,2 @@
-"""pathway_metrics: digital care pathway starts, progress and endings (SPEC §3.2, §4)."""
+"""pathway_metrics: digital care pathway starts, progress and endings (docs/events.md,
+docs/metrics.md)."""

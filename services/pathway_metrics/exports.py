@@ -1,4 +1,4 @@
-"""Prometheus metrics of pathway_metrics (SPEC §6): names and labels are the contract."""
+"""Prometheus metrics of pathway_metrics (docs/metrics.md): names and labels are the contract."""
 
 from __future__ import annotations
 

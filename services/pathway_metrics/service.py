@@ -1,4 +1,4 @@
-"""How pathway events change pathway_metrics' state (SPEC §3.2, §4).
+"""How pathway events change pathway_metrics' state (docs/events.md, docs/metrics.md).
 
 Per batch: every touched enrolment is derived from its stored events before and after the
 batch's are added; the per-day figures get new - old, and the active counts of the owning

@@ -83,7 +83,7 @@ class QueueProfile:
     min_agents: int = 1
 
 
-# Calibrated on DOMAIN.md (Kymenlaakso, seed 004).
+# Calibrated on Kymenlaakso's chat services (docs/calibration.md#chat).
 PROFILES: dict[str, QueueProfile] = {
     # 26 660 handled chats 14.1.-31.10.2025, ≈ 130 a weekday; ≈ 4 nurses, more at the peak.
     "terveysasema-chat": QueueProfile(135.0, min_agents=3),
@@ -102,7 +102,7 @@ DEFAULT_PROFILE = QueueProfile(5.0)
 
 @dataclass(frozen=True)
 class Route:
-    """Clients moved from one queue to another (jonosiirto, DOMAIN.md 004:2021-2042)."""
+    """Clients moved from one queue to another (jonosiirto, docs/calibration.md#chat)."""
 
     from_queue: str
     to_queue: str
@@ -114,7 +114,7 @@ class Route:
 
 
 TRANSFERS: tuple[Route, ...] = (
-    # The doctor chat is reached from the nurse's triage (DOMAIN.md 004:209-211).
+    # The doctor chat is reached from the nurse's triage (docs/calibration.md#chat).
     Route("terveysasema-chat", "laakari-chat", "triage"),
     # ≈ 1 % of those waiting while the rehabilitation chat is open; some are answered first.
     Route("terveysasema-chat", "kuntoutus-chat", "reroute", 0.013),

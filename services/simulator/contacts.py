@@ -4,18 +4,18 @@ The simulation runs per (local day, unit): one generator seeded by (seed, day, u
 day of a unit always gives the same `contact.recorded` events, whatever range is asked for. Each
 contact is one event at the moment it took place; there is no lifecycle.
 
-Volumes (DOMAIN.md, Kymenlaakso): ≈ 10 700 contacts on an average weekday over the demo
-registry's units (Monday busiest, Friday quietest), ≈ 3 300 on a Saturday or Sunday (on-call
-reception, central client guidance, hospital at home, a little of everything else), a summer
-dip in June to August and fewer in December: ≈ 275 000 in a month of 23 weekdays. The brief's
-"≈ 300 000 a month" and "≈ 10 000 a weekday" cannot both hold with quiet weekends; the weekday
-figure wins. Public holidays are not modelled. Social-care advice (`sosiaalineuvonta`) records
-no contacts: its client system gives no statistics (DOMAIN.md 004:4329).
+Volumes (a county of Kymenlaakso's size, docs/calibration.md#contacts): ≈ 10 700 contacts on an
+average weekday over the demo registry's units (Monday busiest, Friday quietest), ≈ 3 300 on a
+Saturday or Sunday (on-call reception, central client guidance, hospital at home, a little of
+everything else), a summer dip in June to August and fewer in December: ≈ 275 000 in a month of 23
+weekdays. A sizing of "≈ 300 000 a month" and one of "≈ 10 000 a weekday" cannot both hold with
+quiet weekends; the weekday figure wins. Public holidays are not modelled. Social-care advice
+(`sosiaalineuvonta`) records no contacts: its client system gives no statistics.
 
 Channels: each unit has a share of digital contacts and a mix of channels within the digital
-(`video`, `chat`, `message`, `e_service`, `pathway`) and the other ones (`in_person`,
-`home_visit`, `phone`, `other`); phone is not digital. The units' shares are set so that
-≈ 38.5 % of the healthcare contacts are digital, as in Kymenlaakso (DOMAIN.md 004:34, 004:4324).
+(`video`, `chat`, `message`, `e_service`, `pathway`) and the other ones (`in_person`, `home_visit`,
+`phone`, `other`); phone is not digital. The units' shares are set so that ≈ 38.5 % of the
+healthcare contacts are digital, as in Kymenlaakso (docs/calibration.md#digital-share).
 Age: each unit has an age profile (bands `0-17`, `18-29`, `30-44`, `45-64`, `65-74`, `75+`);
 a contact's chance of being digital is the unit's share times its age band's propensity
 (`AGE_PROPENSITY`, highest at 30-44, lowest at 75+), normalised over the unit's age profile so
@@ -200,7 +200,7 @@ UNIT_CONTACTS: dict[str, UnitContacts] = {
         ages=(0.15, 0.08, 0.12, 0.25, 0.20, 0.20),
         professionals=(("doctor", 0.6), ("nurse", 0.35), ("other", 0.05)),
     ),
-    # Social care: its client system gives no statistics (DOMAIN.md 004:4329).
+    # Social care: its client system gives no statistics (docs/calibration.md#contacts).
     "sosiaalineuvonta": UnitContacts(0.0, 0.0, (("message", 1.0),), (("phone", 1.0),)),
 }
 DEFAULT_CONTACTS = UnitContacts(

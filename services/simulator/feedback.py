@@ -7,7 +7,7 @@ visits (`UNIT_PROFILES`); the day after a visit, between 9 and 18 local time, Wh
 (`survey.delivery_failed`). Of the delivered surveys ≈ 26 % get an SMS reply (`sms.received`)
 within minutes to two days, most within the hour, and ≈ 3 % are answered by the web form instead
 (`survey.answered`, with 7 national statements); together ≈ 27 % give a score, as in the
-Western Uusimaa pilot (DOMAIN.md 002:3287-3289).
+Western Uusimaa pilot (docs/calibration.md#feedback).
 
 Scores: each visit of a unit-day gets its client's experience category (promoter, passive,
 detractor) from a shuffled deck whose make-up matches the unit's target NPS (systematic
@@ -17,8 +17,9 @@ answers. A score is then drawn within the category. `Drop` lowers a unit's targe
 Recipients: each unit has a pool of synthetic Finnish mobile numbers (disjoint between units, by
 the unit's place among the registry's sorted unit ids), split into 31 groups; a number can only be
 surveyed on days whose ordinal falls in its group (mod 31), so nobody gets more than one survey in
-30 days (DOMAIN.md), while the same people come back month after month. The simulator does not
-model the sender honouring opt-outs: suppressing opted-out recipients is the ingest's job.
+30 days (docs/calibration.md#feedback), while the same people come back month after month. The
+simulator does not model the sender honouring opt-outs: suppressing opted-out recipients is the
+ingest's job.
 
 Replies are what people really type: digits with punctuation or a comment, `Arvosana 8`,
 number words (Finnish, Swedish for Swedish-speaking clients), keycap emoji, typos in comments,
@@ -76,13 +77,14 @@ class UnitProfile:
     """Visits on Saturdays and Sundays too (at `WEEKEND_FACTOR`)."""
 
 
-# Volumes from DOMAIN.md (Kymenlaakso WheelQ phase 1, 004:5503-5547): primary-care reception 10
-# sites, dental 15, hospital-at-home 2, psychiatric and substance outpatient 23, women's and
-# maternity 4, ENT 4, rehabilitation 26, social-care advice; maternity and contraception clinics
-# 11 from autumn 2025. Volumes are visits per weekday, scaled by the number of sites (tens to a
-# few hundred per unit). Target NPS from the reported values (DOMAIN.md): child clinic 77
-# (002:2702), personal-doctor model 82 (000:366), nurse remote visits 74 (004:162); psychiatric
-# and social-care advice somewhat lower, hospital at home and dental higher.
+# Volumes from Kymenlaakso's WheelQ phase 1 (docs/calibration.md#feedback): primary-care
+# reception 10 sites, dental 15, hospital-at-home 2, psychiatric and substance outpatient 23,
+# women's and maternity 4, ENT 4, rehabilitation 26, social-care advice; maternity and
+# contraception clinics 11 from autumn 2025. Volumes are visits per weekday, scaled by the number
+# of sites (tens to a few hundred per unit). Target NPS from the reported values: child clinic 77
+# (Western Uusimaa), personal-doctor model 82 (Päijät-Häme), nurse remote visits 74
+# (Kymenlaakso); psychiatric and social-care advice somewhat lower, hospital at home and dental
+# higher.
 UNIT_PROFILES: dict[str, UnitProfile] = {
     "asiakasohjaus": UnitProfile(100.0, 70.0, PHONE),
     "terveysasema-kouvola": UnitProfile(220.0, 78.0),

@@ -1,12 +1,12 @@
 """The pathway model: enrolments in digital care pathways (digihoitopolut) and their course.
 
-Volumes (DOMAIN.md, Kymenlaakso 2025): 4 646 starts a year, of which the self-care pathways
-3 267 (≈ 70 %). The hybrid "Selkee suunta!" had 28 starts in a month: 336 a year. The registry's
-professional pathways stand for all the others, the KymenHVA app's apart from the hybrid
-(1 013 less 336) and Oma Kymenlaakso's 366: 1 043 a year, shared in proportion to the starts of
-January to October 2025 (asthma 86, rheumatic 119, hypertension 32, COPD 13, back symptoms 78,
-type 2 diabetes 27, oral/maxillofacial 7, cardiology 1, haematology 3). The self-care starts
-are shared in proportion to their ongoing plus completed clients (nicotine 476 + 157, sleep
+Volumes (Kymenlaakso 2025, docs/calibration.md#pathways): 4 646 starts a year, of which the
+self-care pathways 3 267 (≈ 70 %). The hybrid "Selkee suunta!" had 28 starts in a month: 336 a
+year. The registry's professional pathways stand for all the others, the KymenHVA app's apart from
+the hybrid (1 013 less 336) and Oma Kymenlaakso's 366: 1 043 a year, shared in proportion to the
+starts of January to October 2025 (asthma 86, rheumatic 119, hypertension 32, COPD 13, back
+symptoms 78, type 2 diabetes 27, oral/maxillofacial 7, cardiology 1, haematology 3). The self-care
+starts are shared in proportion to their ongoing plus completed clients (nicotine 476 + 157, sleep
 92 + 122, osteoarthritis 546). A pathway the model does not know gets a middling share of its kind.
 
 Each (year, pathway) has a plan, drawn by a generator seeded by (seed, year, pathway): its

@@ -24,7 +24,7 @@ WEEK_END = datetime(2025, 11, 10, 0, 0, tzinfo=HELSINKI)  # Mon 3 to Sun 9 Novem
 
 
 def recount(visits: list[Any]) -> Counter[tuple[str, date, str]]:
-    """SPEC §4 counted straight from the visit rows, one rule per line."""
+    """The figures of docs/metrics.md counted straight from the visit rows, one rule per line."""
     figures: Counter[tuple[str, date, str]] = Counter()
     for v in visits:
         q = v.queue_id

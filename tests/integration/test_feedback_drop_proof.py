@@ -1,4 +1,4 @@
-"""The NPS drop test of SPEC §4 on simulated feedback that went through the service: parsed
+"""The NPS drop test of docs/metrics.md on simulated feedback that went through the service: parsed
 replies, matched surveys, per-day figures in PostgreSQL, windows as the gauges compute them.
 
 - With a real drop (-30 points in one unit from a given visit day) the z-score crosses -2.33

@@ -217,7 +217,7 @@ TOTAL_OCTOBER = chat_figures(7, 5, 2, 1, 4 / 6, 72.0, 1 / 6, 0.75)
 
 
 def half_width(p: int, d: int, n: int) -> float:
-    """1.96 x 100 x sqrt((p + d - (p - d)^2) / n), p and d as shares (SPEC §4)."""
+    """1.96 x 100 x sqrt((p + d - (p - d)^2) / n), p and d as shares (docs/metrics.md)."""
     share_p, share_d = p / n, d / n
     return 1.96 * math.sqrt(100**2 * (share_p + share_d - (share_p - share_d) ** 2) / n)
 

@@ -1,8 +1,8 @@
-# ruff: noqa: RUF001  (the formulas are SPEC §4's, with its minus and multiplication signs)
+# ruff: noqa: RUF001  (the formulas are docs/metrics.md's, with its minus and multiplication signs)
 """The Grafana dashboards of dashboards/, checked as files: valid JSON with their fixed uids and
 titles, only the two provisioned datasources, a formula in every KPI panel's description, every
 template variable used and none undefined, window gauges aggregated with max and live gauges
-with sum (SPEC §6), and the monthly report's panels those of the gateway's snapshot.
+with sum (docs/metrics.md), and the monthly report's panels those of the gateway's snapshot.
 
 The helpers here (loading, walking panels and targets) are shared with
 tests/integration/test_dashboards.py, which runs every query on live data."""
@@ -40,7 +40,7 @@ DASHBOARDS = {
     "service-health.json": ("kanava-service-health", "Kanava service health"),
 }
 
-# A KPI of SPEC §4 named in a panel's title → the formula its description must give.
+# A KPI of docs/metrics.md named in a panel's title → the formula its description must give.
 FORMULAS = {
     r"(?i)service level": "answered with wait ≤ T ÷ (answered + abandoned − short_abandoned)",
     r"(?i)abandon rate": "(abandoned − short_abandoned) ÷ (answered + abandoned − short_abandoned)",
@@ -55,7 +55,7 @@ FORMULAS = {
     r"(?i)z-score": "z = (nps₇ − nps₂₈) ÷ √(var₇ + var₂₈)",
 }
 
-# SPEC §6: gauges recomputed from PostgreSQL (the same on every instance) and configuration
+# docs/metrics.md: gauges recomputed from PostgreSQL (the same on every instance) and configuration
 # gauges are aggregated with max; live gauges of owned partitions with sum, the oldest wait
 # with max.
 MAX_GAUGES = (

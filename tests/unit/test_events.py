@@ -1,4 +1,4 @@
-"""Event validation (SPEC §3): what passes, what is rejected and with which reason, in both
+"""Event validation (docs/events.md): what passes, what is rejected and with which reason, in both
 CloudEvents content modes of a Kafka record."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""NPS windows, the drop test and the exported gauges, worked out by hand (SPEC §4, §6)."""
+"""NPS windows, the drop test and the exported gauges, worked out by hand (docs/metrics.md)."""
 
 from __future__ import annotations
 

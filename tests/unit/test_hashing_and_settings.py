@@ -1,4 +1,4 @@
-"""Recipient hashing (HMAC-SHA256 of E.164) and the settings of SPEC §5."""
+"""Recipient hashing (HMAC-SHA256 of E.164) and the settings (README.md, "Configuration")."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""NPS, ci95 and the drop z-score against SPEC §4, worked out by hand."""
+"""NPS, ci95 and the drop z-score against docs/metrics.md, worked out by hand."""
 
 from __future__ import annotations
 

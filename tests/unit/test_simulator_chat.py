@@ -286,7 +286,7 @@ def busiest_professional(events: list[ChatEvent], all_offline_at_end: bool = Tru
 
 
 def test_health_station_staffing_follows_the_load(two_weeks: list[ChatEvent]) -> None:
-    """≈ 4 nurses, more at the morning peak (DOMAIN: staffing)."""
+    """≈ 4 nurses, more at the morning peak (docs/calibration.md#chat: staffing)."""
     on_duty: dict[str, str] = {}
     at_hour: dict[int, list[int]] = defaultdict(list)
     sampled: set[datetime] = set()
@@ -334,7 +334,7 @@ def test_small_queues_have_a_few_chats_a_day(two_weeks: list[ChatEvent]) -> None
 def test_the_doctor_chat_is_reached_through_the_nurses_triage(
     two_weeks: list[ChatEvent],
 ) -> None:
-    """≈ 104 consultations in the first month (DOMAIN: doctor chat), handed over by nurses."""
+    """≈ 104 consultations in the first month (docs/calibration.md#chat), handed over by nurses."""
     to_doctor = [at for _, queue, at in entries(two_weeks) if queue == DOCTOR]
     assert all(at.astimezone(HELSINKI).weekday() < 5 for at in to_doctor)
     assert 3 <= len(to_doctor) / 10 <= 8

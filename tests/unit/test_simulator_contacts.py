@@ -1,4 +1,5 @@
-"""The contact model of the simulator: deterministic, valid, fast, and calibrated on DOMAIN.md."""
+"""The contact model of the simulator: deterministic, valid, fast, and calibrated on Kymenlaakso
+(docs/calibration.md#contacts)."""
 
 from __future__ import annotations
 
@@ -105,7 +106,7 @@ def test_a_month_has_about_ten_thousand_contacts_a_weekday(
 
 def test_the_digital_share_is_as_in_kymenlaakso(month: list[ContactRecorded]) -> None:
     share = digital_share(month)
-    assert 0.36 <= share <= 0.40  # DOMAIN.md: 38.50 %
+    assert 0.36 <= share <= 0.40  # Kymenlaakso: 38.50 % (docs/calibration.md#digital-share)
     assert round(share, 4) == 0.3845
     by_unit: dict[str, list[ContactRecorded]] = defaultdict(list)
     for event in month:

@@ -1,4 +1,5 @@
-"""The feedback model of the simulator: deterministic, valid, and calibrated on DOMAIN.md."""
+"""The feedback model of the simulator: deterministic, valid, and calibrated on the reported
+figures (docs/calibration.md#feedback)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""The pathway model of the simulator: deterministic, valid, and calibrated on DOMAIN.md."""
+"""The pathway model of the simulator: deterministic, valid, and calibrated on Kymenlaakso
+(docs/calibration.md#pathways)."""
 
 from __future__ import annotations
 
@@ -42,7 +43,8 @@ TAIL = timedelta(days=40)
 KINDS = {p.id: p.kind for p in REGISTRY.pathways}
 AREAS = {p.id: p.service_area for p in REGISTRY.pathways}
 UNIT_AREAS = {u.id: u.service_area for u in REGISTRY.units}
-# DOMAIN.md, professional pathway starts January to October 2025, most to fewest.
+# Kymenlaakso's professional pathway starts January to October 2025, most to fewest
+# (docs/calibration.md#pathways).
 PROFESSIONAL_RANKING = [
     "reuma",  # 119
     "astma",  # 86
@@ -234,7 +236,7 @@ def test_selkee_suunta_is_mostly_still_active_after_a_month(
     ]
     assert len(hybrid) == 336
     assert len(active) == 248
-    assert 0.6 <= len(active) / len(hybrid) <= 0.9  # DOMAIN.md: 21 of 28
+    assert 0.6 <= len(active) / len(hybrid) <= 0.9  # docs/calibration.md#pathways: 21 of 28
 
 
 def test_courses_last_weeks_to_months(enrolments: dict[str, list[Event]]) -> None:

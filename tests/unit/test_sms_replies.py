@@ -1,4 +1,4 @@
-"""The SMS reply parser: real-looking replies in Finnish, Swedish and English (SPEC §3.3)."""
+"""The SMS reply parser: real-looking replies in Finnish, Swedish and English (docs/events.md)."""
 
 from __future__ import annotations
 

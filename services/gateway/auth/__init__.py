@@ -1,1 +1,1 @@
-"""Bearer tokens with scopes and unit/service-area limits, stored hashed (SPEC §7)."""
+"""Bearer tokens with scopes and unit/service-area limits, stored hashed (docs/api.md)."""

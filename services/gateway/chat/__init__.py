@@ -1,1 +1,1 @@
-"""Chat queues now and chat statistics over a range (SPEC §7)."""
+"""Chat queues now and chat statistics over a range (docs/api.md)."""

@@ -1,4 +1,4 @@
-"""GET /v1/chat/queues and GET /v1/chat/stats (SPEC §7)."""
+"""GET /v1/chat/queues and GET /v1/chat/stats (docs/api.md)."""
 
 from __future__ import annotations
 
@@ -62,7 +62,7 @@ async def chat_stats(
         str | None, Query(pattern="^queue$", description="`queue`: one row per queue and period")
     ] = None,
 ) -> ChatStats:
-    """Queue figures per period (SPEC §4), exact for any range: sums of the stored days,
+    """Queue figures per period (docs/metrics.md), exact for any range: sums of the stored days,
     the 90th percentile over the stored visits."""
     queues = visible_queues(ctx, who, sel)
     by_queue = by == "queue" or sel.queue_id is not None

@@ -1,4 +1,4 @@
-"""Response models of the chat endpoints (SPEC §7)."""
+"""Response models of the chat endpoints (docs/api.md)."""
 
 from __future__ import annotations
 

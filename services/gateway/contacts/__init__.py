@@ -1,1 +1,1 @@
-"""The digital-contact share (SPEC §7)."""
+"""The digital-contact share (docs/api.md)."""

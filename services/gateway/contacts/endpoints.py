@@ -1,4 +1,4 @@
-"""GET /v1/contacts/digital-share (SPEC §7)."""
+"""GET /v1/contacts/digital-share (docs/api.md)."""
 
 from __future__ import annotations
 
@@ -41,7 +41,7 @@ async def digital_share(
     sel: Selected,
     by: Annotated[str | None, Query(pattern="^unit$")] = None,
 ) -> ShareRows:
-    """Contacts in the configured digital channels / all contacts, per period (SPEC §3.4)."""
+    """Contacts in the configured digital channels / all contacts, per period (docs/metrics.md)."""
     units = visible_units(ctx, who, sel)
     by_unit = by == "unit" or sel.unit_id is not None
     async with ctx.engine.connect() as conn:

@@ -1,1 +1,1 @@
-"""NPS, comments and the suppression list (SPEC §7)."""
+"""NPS, comments and the suppression list (docs/api.md)."""

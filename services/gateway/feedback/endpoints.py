@@ -1,4 +1,4 @@
-"""Feedback endpoints: NPS per period, redacted comments, the suppression list (SPEC §7)."""
+"""Feedback endpoints: NPS per period, redacted comments, the suppression list (docs/api.md)."""
 
 from __future__ import annotations
 
@@ -32,7 +32,7 @@ Recipient = Annotated[str, Path(pattern=r"^[0-9a-f]{64}$", description="HMAC of 
 
 @router.get("/nps", response_model=NpsRows)
 async def nps(ctx: Context, who: Reader, sel: Selected, by: ByUnit = None) -> NpsRows:
-    """NPS, ci95 and response rate per period, by the day the survey was sent (SPEC §4);
+    """NPS, ci95 and response rate per period, by the day the survey was sent (docs/metrics.md);
     below `min_responses` responses NPS and its interval are left out (`suppressed`)."""
     units = visible_units(ctx, who, sel)
     by_unit = by == "unit" or sel.unit_id is not None

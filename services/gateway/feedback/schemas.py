@@ -1,4 +1,4 @@
-"""Models of the feedback endpoints (SPEC §7)."""
+"""Models of the feedback endpoints (docs/api.md)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 
 class NpsFigures(BaseModel):
-    """NPS of a group over a period (SPEC §4); nps and ci95 are null when suppressed."""
+    """NPS of a group over a period (docs/metrics.md); nps and ci95 are null when suppressed."""
 
     surveys_sent: int
     delivery_failed: int

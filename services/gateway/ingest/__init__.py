@@ -1,1 +1,1 @@
-"""Authenticated ingest of events and the SMS operator webhook (SPEC §7)."""
+"""Authenticated ingest of events and the SMS operator webhook (docs/api.md)."""

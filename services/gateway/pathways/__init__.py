@@ -1,1 +1,1 @@
-"""Care-pathway statistics (SPEC §7)."""
+"""Care-pathway statistics (docs/api.md)."""

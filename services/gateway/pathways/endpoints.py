@@ -1,4 +1,4 @@
-"""GET /v1/pathways/stats (SPEC §7)."""
+"""GET /v1/pathways/stats (docs/api.md)."""
 
 from __future__ import annotations
 

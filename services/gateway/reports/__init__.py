@@ -1,1 +1,1 @@
-"""The monthly report (SPEC §7): JSON, CSV, HTML and PDF."""
+"""The monthly report (docs/api.md): JSON, CSV, HTML and PDF."""

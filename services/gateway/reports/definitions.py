@@ -2,20 +2,21 @@
 
 Targets:
 - chat service level: at least 80 % of the visits that count answered within the queue's own
-  `service_level_seconds` (registry; 60 s by default). No source sets a chat target (DOMAIN.md);
-  80/T is the usual contact-centre convention, applied to every queue, unit and service area.
-- NPS: the unit's `nps_target` from the registry (75 by default, seed 004); a unit meets it when
-  its NPS (not suppressed) is at least the target. Service areas and the total have no NPS
-  target of their own: their units' targets differ.
+  `service_level_seconds` (registry; 60 s by default). No source sets a chat target
+  (docs/calibration.md#targets); 80/T is the usual contact-centre convention, applied to every
+  queue, unit and service area.
+- NPS: the unit's `nps_target` from the registry (75 by default: docs/calibration.md#targets); a
+  unit meets it when its NPS (not suppressed) is at least the target. Service areas and the total
+  have no NPS target of their own: their units' targets differ.
 - digital share: at least 35 % of contacts in the digital channels, the national target
-  (DOMAIN.md, 003:139-146), applied to every unit, service area and the total.
+  (docs/calibration.md#digital-share), applied to every unit, service area and the total.
 """
 
 from __future__ import annotations
 
 from services.common.registry import Registry
 
-FORMULA_VERSION = "kanava-report-1 (SPEC §4 metric definitions, 2025)"
+FORMULA_VERSION = "kanava-report-1 (metric definitions of docs/metrics.md, 2025)"
 CHAT_SERVICE_LEVEL_TARGET = 0.80
 DIGITAL_SHARE_TARGET = 0.35
 DEFAULT_NPS_TARGET = 75.0

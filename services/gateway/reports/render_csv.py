@@ -6,8 +6,9 @@ Columns:
 - service_area_id, unit_id: where it belongs (empty: all, or not in the registry);
 - item: the queue or pathway id; in digital_share the channel of a `contacts_in_channel` row;
 - name: the readable name of the row's entity (or channel);
-- measure: the figure (SPEC §4 names); month, previous_month, year_before: its values (empty
-  where there is no data or the figure is suppressed); target and target_met where one applies.
+- measure: the figure (named as in docs/metrics.md); month, previous_month, year_before: its
+  values (empty where there is no data or the figure is suppressed); target and target_met where
+  one applies.
 Ratios are fractions (0.8 = 80 %), times seconds, booleans true/false.
 """
 

@@ -1,4 +1,4 @@
-"""The monthly report (SPEC §7): per service area, unit, queue and pathway, the month against
+"""The monthly report (docs/api.md): per service area, unit, queue and pathway, the month against
 the previous month and the same month a year before, with targets, definitions and a 13-month
 trend.
 

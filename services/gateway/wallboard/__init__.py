@@ -1,1 +1,1 @@
-"""The wallboard: a live page of the chat queues for a wall screen (SPEC §7)."""
+"""The wallboard: a live page of the chat queues for a wall screen (docs/api.md)."""

@@ -1,11 +1,11 @@
-// The wallboard (SPEC §7, GET /): the chat queues from GET /v1/chat/queues, fetched every
+// The wallboard (docs/api.md, GET /): the chat queues from GET /v1/chat/queues, fetched every
 // POLL_MS; the oldest wait keeps counting in between. The read token comes once in the URL
 // fragment (#token=kanava_…, never sent to the server), is kept in localStorage and sent as
 // Authorization: Bearer. No data is ever written as HTML: names go in through textContent.
 "use strict";
 
 (function () {
-  var POLL_MS = 3000; // at most 5 s between updates (SPEC §7)
+  var POLL_MS = 3000; // at most 5 s between updates (docs/api.md)
   var TIMEOUT_MS = 4000; // a request that takes longer counts as failed
   var STALE_MS = 15000; // no successful update for this long: shown as stale
   var TICK_MS = 250; // clock and counting waits

@@ -1,5 +1,5 @@
 """contact_metrics: the current record of each contact, per-day counts by every dimension of
-SPEC §4, and the digital-channel sets in use.
+the figures in docs/metrics.md, and the digital-channel sets in use.
 
 Revision ID: 0004
 Revises: 0003

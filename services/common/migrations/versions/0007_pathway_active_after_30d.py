@@ -1,6 +1,6 @@
 """pathway_metrics: the share of enrolments still active 30 days after their start, per pathway
-and start day (DOMAIN.md: "28 starts, 21 still active after a month"). Only start days at least
-30 days back count: for later ones the answer is not known yet.
+and start day (docs/calibration.md#pathways: "28 starts, 21 still active after a month"). Only
+start days at least 30 days back count: for later ones the answer is not known yet.
 
 Revision ID: 0007
 Revises: 0006
