@@ -5,7 +5,8 @@ arrive in, with whatever duplicates, the same visits come out, so the aggregates
 them are the same. Ties in time are broken by the natural order of a chat (queued before
 answered before closed), then by event id.
 
-Rules for events that do not fit the story (documented in README, "Late and odd events"):
+Rules for events that do not fit the story (docs/services.md#chat_metrics, "Late and odd
+events"):
 - `chat.answered` or `chat.abandoned` for a queue the contact is not waiting in: if the
   contact has no visit there at all, a visit is inferred that entered at that moment (wait 0,
   `entered_by = "inferred"`); otherwise the event is ignored (the visit already ended).

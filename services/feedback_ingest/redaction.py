@@ -1,4 +1,5 @@
-"""Redaction of free-text feedback comments before they are stored (README, feedback_ingest).
+"""Redaction of free-text feedback comments before they are stored
+(docs/services.md#feedback_ingest).
 
 Pure functions, no I/O. Three kinds of personal data become placeholders, in this order:
 

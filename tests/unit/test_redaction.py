@@ -1,4 +1,5 @@
-"""Redaction of feedback comments (README, feedback_ingest): identity codes, phones, e-mails.
+"""Redaction of feedback comments (docs/services.md#feedback_ingest): identity codes, phones,
+e-mails.
 
 Control characters worked out by hand: Q = CONTROL[DDMMYYZZZ mod 31] with
 CONTROL = 0123456789ABCDEFHJKLMNPRSTUVWXY (index 10 = A ... 15 = F, 16 = H, 17 = J, 18 = K,
