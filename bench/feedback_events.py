@@ -13,9 +13,9 @@ from zoneinfo import ZoneInfo
 
 from bench.events import Backlog, Message, Timed, backlog, encoded, own_message
 from services.common.events import FEEDBACK, SurveyDeliveryFailed, SurveySent
+from services.common.nps import Category, category
 from services.common.registry import Registry
 from services.feedback_ingest.matching import ANSWERED, DELIVERY_FAILED, SENT, SMS_RECEIVED
-from services.feedback_ingest.nps import Category, category
 from services.simulator.chat import type_name
 from services.simulator.feedback import Intent, simulate_feedback_scored
 

@@ -41,8 +41,8 @@ from bench.infra import Infra
 from bench.measure import Measured, Rss, rss_at_end
 from bench.report import Figure
 from services.common.events import FEEDBACK
+from services.common.nps import Category
 from services.common.registry import Registry
-from services.feedback_ingest.nps import Category
 
 BENCHMARK = Benchmark("feedback_ingest", FEEDBACK, "bench-feedback", ("recipient", "survey_id"))
 TARGET = 15_000

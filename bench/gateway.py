@@ -9,7 +9,7 @@ import time
 import httpx
 
 from bench.infra import Infra, ServiceProcess
-from services.gateway.auth.tokens import new_token
+from services.common.tokens import new_token
 
 _INSERT_TOKEN = (
     "INSERT INTO api_tokens (token_id, name, secret_sha256, scopes, units, service_areas) "

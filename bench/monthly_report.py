@@ -36,17 +36,17 @@ from bench.report import Figure, machine, table, write_section
 from services.chat_metrics.exports import ChatExports, wait_histogram
 from services.chat_metrics.queues import QueueRules
 from services.chat_metrics.service import ChatMetrics
+from services.common import token_store as tokens
 from services.common.consumer import Consumed, Domain, apply_new
 from services.common.db import create_engine, migrate
 from services.common.events import Envelope
 from services.common.registry import Registry, load_registry
 from services.common.settings import Settings
+from services.common.tokens import new_token
 from services.contact_metrics.service import ContactMetrics
 from services.devstack.postgres import EmbeddedPostgres
 from services.feedback_ingest.service import FeedbackIngest
 from services.gateway.app import create_app
-from services.gateway.auth import repository as tokens
-from services.gateway.auth.tokens import new_token
 from services.gateway.context import GatewayContext
 from services.gateway.reports.formats import FORMATS
 from services.gateway.reports.service import TREND_MONTHS, Month

@@ -9,8 +9,9 @@ from collections.abc import Sequence
 
 from services import skip_records
 from services.common.events import STREAMS
-from services.common.settings import PROJECT_ROOT
+from services.common.settings import PROJECT_ROOT, get_settings
 from services.devstack import launcher
+from services.devstack.postgres import command_database
 from services.gateway.auth import cli as token_cli
 from services.gateway.reports import cli as report_cli
 from services.simulator import cli as simulator_cli
@@ -29,7 +30,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     schemas = subparsers.add_parser("schemas", help="write the JSON Schemas of the event streams")
     schemas.set_defaults(handler=write_schemas)
     args = parser.parse_args(argv)
+    if hasattr(args, "database_handler"):
+        return _with_database(args)
     code: int = args.handler(args)
+    return code
+
+
+def _with_database(args: argparse.Namespace) -> int:
+    """Commands on the database: the configured one, else the dev stack's embedded server."""
+    settings = get_settings()
+    with command_database(settings.database_url, settings.data_dir) as url:
+        code: int = args.database_handler(args, url)
     return code
 
 

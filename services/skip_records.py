@@ -24,8 +24,8 @@ from services.common.consumer import DeadLetter, Record, Scrub, dead_letter
 from services.common.db import create_engine
 from services.common.events import CHAT, CONTACT, FEEDBACK, PATHWAY, InvalidEvent, Stream
 from services.common.producer import publish_raw, started_producer
+from services.common.redaction import redact_message
 from services.common.settings import Settings, get_settings
-from services.feedback_ingest.redaction import redact_message
 
 SERVICES: dict[str, tuple[Stream, Scrub | None]] = {
     "chat_metrics": (CHAT, None),

@@ -13,6 +13,7 @@ from collections.abc import Sequence
 
 from sqlalchemy import text
 
+from services.common import token_store
 from services.common.db import create_engine
 from services.common.settings import DEV_PHONE_HASH_KEY, Settings
 
@@ -86,14 +87,7 @@ async def live_dev_tokens(database_url: str) -> list[str]:
         async with engine.connect() as conn:
             if await conn.scalar(text("SELECT to_regclass('api_tokens')")) is None:
                 return []  # not migrated yet: no token at all
-            rows = await conn.execute(
-                text(
-                    "SELECT token_id FROM api_tokens WHERE name = :name AND revoked_at IS NULL "
-                    "ORDER BY created_at"
-                ),
-                {"name": DEV_TOKEN_NAME},
-            )
-            return [row.token_id for row in rows]
+            return await token_store.live_named(conn, DEV_TOKEN_NAME)
     finally:
         await engine.dispose()
 

@@ -14,19 +14,19 @@ from types import FrameType
 
 from sqlalchemy.engine import make_url
 
+from services.common import token_store as tokens
 from services.common.bookkeeping import forget_offsets
 from services.common.db import create_engine, migrate
 from services.common.guards import DEV_TOKEN_NAME, refuse_dev_stack_in_production
 from services.common.ops_http import PortInUse, bind
 from services.common.settings import Settings, get_settings
+from services.common.tokens import new_token
 from services.common.topics import ensure_topics
 from services.devstack.broker import tansu_argv, wait_listening
 from services.devstack.children import Child, stop_all
 from services.devstack.monitoring import Monitoring
 from services.devstack.postgres import EmbeddedPostgres
 from services.devstack.supervisor import Supervisor
-from services.gateway.auth import repository as tokens
-from services.gateway.auth.tokens import new_token
 from services.simulator.cli import nps_drop
 from services.simulator.feedback import Drop
 

@@ -11,12 +11,12 @@ from prometheus_client import REGISTRY
 from services.common.consumer import ConsumerApp
 from services.common.events import FEEDBACK
 from services.common.metrics import publish_unit_info
+from services.common.redaction import redact_message
 from services.common.registry import load_registry
 from services.common.service import run_service
 from services.common.settings import get_settings
 from services.feedback_ingest import repository
 from services.feedback_ingest.exports import Thresholds, WindowCollector
-from services.feedback_ingest.redaction import redact_message
 from services.feedback_ingest.service import FeedbackIngest, Retention
 
 

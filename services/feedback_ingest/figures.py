@@ -12,7 +12,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
 
-from services.feedback_ingest.nps import Category
+from services.common.nps import Category
 
 UNIT_MEASURES = ("surveys_sent", "delivery_failed", "promoters", "passives", "detractors")
 _MEASURE_OF: dict[Category, str] = {

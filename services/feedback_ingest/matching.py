@@ -32,8 +32,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Literal
 
-from services.feedback_ingest.nps import Category, category
-from services.feedback_ingest.redaction import redact
+from services.common.nps import Category, category
+from services.common.redaction import redact
 from services.feedback_ingest.replies import Reply, read_reply
 
 ReplyOutcome = Literal["scored", "comment", "opt_out", "invalid", "unmatched"]

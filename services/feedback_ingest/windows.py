@@ -7,7 +7,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
-from services.feedback_ingest.nps import Responses, drop_zscore
+from services.common.nps import Responses, drop_zscore
 
 WINDOWS = {"7d": 7, "28d": 28, "30d": 30}
 DROP_RECENT_DAYS, DROP_BASELINE_DAYS = 7, 28

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from services.gateway.auth.tokens import Principal
+from services.common.tokens import Principal
 from services.gateway.context import GatewayContext
 from services.gateway.errors import ApiError
 from services.gateway.periods import Selection

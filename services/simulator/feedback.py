@@ -54,8 +54,8 @@ from services.common.events import (
     VisitChannel,
 )
 from services.common.hashing import hash_recipient
+from services.common.nps import Category, category
 from services.common.registry import Registry, Unit
-from services.feedback_ingest.nps import Category, category
 from services.simulator.chat import from_ms, to_ms, type_name
 
 SOURCE = "simulator/wheelq"

@@ -16,11 +16,11 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from services.common.nps import DROP_Z
 from services.common.registry import load_registry
 from services.common.settings import PROJECT_ROOT
 from services.feedback_ingest import repository
 from services.feedback_ingest.exports import Thresholds
-from services.feedback_ingest.nps import DROP_Z
 from services.feedback_ingest.service import FeedbackIngest
 from services.feedback_ingest.windows import DAYS_NEEDED, UnitWindows, first_day, unit_windows
 from services.simulator.feedback import Drop, simulate_feedback

@@ -10,10 +10,10 @@ import sys
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from services.common import token_store as tokens
 from services.common.guards import live_dev_tokens
+from services.common.tokens import parse
 from services.devstack.launcher import _dev_token
-from services.gateway.auth import repository as tokens
-from services.gateway.auth.tokens import parse
 from tests.support.infra import free_port, project_root
 from tests.unit.test_guards import DEV_KEY, DEV_STACK, NO_WEBHOOK_SECRET, SHORT_KEY
 

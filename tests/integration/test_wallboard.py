@@ -23,8 +23,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from services.chat_metrics.exports import ChatExports
 from services.chat_metrics.queues import QueueRules
 from services.chat_metrics.service import ChatMetrics
+from services.common import token_store
 from services.common.registry import load_registry
-from services.gateway.auth import repository
 from tests.integration.test_chat_metrics_store import WAIT
 from tests.support.apply import apply_batch
 from tests.support.browser import chromium
@@ -387,7 +387,7 @@ async def test_a_revoked_token_leaves_the_last_figures_marked_stale(
     open_board(browser, f"{server.url}/#token={secret}")
 
     async with engine.begin() as conn:
-        assert await repository.revoke(conn, secret.split("_")[1])
+        assert await token_store.revoke(conn, secret.split("_")[1])
     wait_until(browser, 5, lambda d: d.find_element(By.ID, "alert").is_displayed())
 
     status = shown(browser, "status")

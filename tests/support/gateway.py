@@ -10,11 +10,11 @@ import httpx
 from aiokafka import AIOKafkaProducer
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from services.common import token_store
 from services.common.registry import load_registry
 from services.common.settings import Settings
+from services.common.tokens import new_token
 from services.gateway.app import create_app
-from services.gateway.auth import repository
-from services.gateway.auth.tokens import new_token
 from services.gateway.context import GatewayContext
 
 
@@ -27,7 +27,7 @@ async def token(
     """The Authorization header of a new token."""
     created = new_token()
     async with engine.begin() as conn:
-        await repository.create(conn, created, "test", scopes, units, service_areas)
+        await token_store.create(conn, created, "test", scopes, units, service_areas)
     return {"Authorization": f"Bearer {created.token}"}
 
 

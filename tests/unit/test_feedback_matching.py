@@ -10,6 +10,7 @@ from datetime import UTC, datetime, timedelta
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from services.common.nps import Category
 from services.feedback_ingest.matching import (
     DELIVERY_FAILED,
     SENT,
@@ -24,7 +25,6 @@ from services.feedback_ingest.matching import (
     derive,
     sms_fact,
 )
-from services.feedback_ingest.nps import Category
 
 
 def at(hhmm: str, day: int = 3) -> datetime:

@@ -6,7 +6,7 @@ import math
 
 import pytest
 
-from services.feedback_ingest.nps import Responses, category, drop_zscore, is_drop
+from services.common.nps import Responses, category, drop_zscore, is_drop
 
 
 @pytest.mark.parametrize(

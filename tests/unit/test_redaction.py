@@ -38,8 +38,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from services.feedback_ingest import redaction
-from services.feedback_ingest.redaction import (
+from services.common import redaction
+from services.common.redaction import (
     CONTROL_CHARACTERS,
     EMAIL,
     IDENTITY_CODE,

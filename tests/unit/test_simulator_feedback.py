@@ -20,10 +20,10 @@ from services.common.events import (
     SurveyDeliveryFailed,
     SurveySent,
 )
+from services.common.nps import DROP_Z, Responses, category, drop_zscore
 from services.common.producer import encode
 from services.common.registry import load_registry
 from services.common.settings import PROJECT_ROOT
-from services.feedback_ingest.nps import DROP_Z, Responses, category, drop_zscore
 from services.feedback_ingest.replies import read_reply
 from services.simulator.chat import to_ms
 from services.simulator.feedback import (

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 
-from services.gateway.auth.tokens import Principal, matches, new_token, parse
+from services.common.tokens import Principal, matches, new_token, parse
 
 
 def test_a_new_token_parses_back_and_only_its_hash_is_kept() -> None:

@@ -1,4 +1,5 @@
-"""`kanava token create|list|revoke`: API tokens of the gateway."""
+"""`kanava token create|list|revoke`: API tokens of the gateway, in the database the `kanava`
+command gives (the configured one, or the dev stack's)."""
 
 from __future__ import annotations
 
@@ -10,11 +11,9 @@ from typing import TypeVar
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from services.common import token_store
 from services.common.db import create_engine
-from services.common.settings import get_settings
-from services.devstack.postgres import command_database
-from services.gateway.auth import repository
-from services.gateway.auth.tokens import SCOPES, new_token
+from services.common.tokens import SCOPES, new_token
 
 T = TypeVar("T")
 
@@ -31,22 +30,22 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     create.add_argument(
         "--service-area", action="append", default=[], help="limit to a service area (repeat)"
     )
-    create.set_defaults(handler=create_token)
+    create.set_defaults(database_handler=create_token)
     listing = actions.add_parser("list", help="list tokens (never their secrets)")
-    listing.set_defaults(handler=list_tokens)
+    listing.set_defaults(database_handler=list_tokens)
     revoke = actions.add_parser("revoke", help="revoke a token by its id")
     revoke.add_argument("token_id")
-    revoke.set_defaults(handler=revoke_token)
+    revoke.set_defaults(database_handler=revoke_token)
 
 
-def create_token(args: argparse.Namespace) -> int:
+def create_token(args: argparse.Namespace, database_url: str) -> int:
     token = new_token()
     scopes = sorted(set(args.scope))
 
     async def work(conn: AsyncConnection) -> None:
-        await repository.create(conn, token, args.name, scopes, args.unit, args.service_area)
+        await token_store.create(conn, token, args.name, scopes, args.unit, args.service_area)
 
-    _run(work)
+    _run(database_url, work)
     limits = ", ".join([*args.unit, *args.service_area]) or "all units"
     print(f"token {token.token_id} ({args.name}; {', '.join(scopes)}; {limits}):")
     print(token.token)
@@ -54,8 +53,8 @@ def create_token(args: argparse.Namespace) -> int:
     return 0
 
 
-def list_tokens(_: argparse.Namespace) -> int:
-    for token in _run(repository.list_all):
+def list_tokens(_: argparse.Namespace, database_url: str) -> int:
+    for token in _run(database_url, token_store.list_all):
         limits = ", ".join([*token.units, *token.service_areas]) or "all units"
         state = f"revoked {token.revoked_at:%Y-%m-%d %H:%M}" if token.revoked_at else "active"
         print(
@@ -65,21 +64,19 @@ def list_tokens(_: argparse.Namespace) -> int:
     return 0
 
 
-def revoke_token(args: argparse.Namespace) -> int:
+def revoke_token(args: argparse.Namespace, database_url: str) -> int:
     async def work(conn: AsyncConnection) -> bool:
-        return await repository.revoke(conn, args.token_id)
+        return await token_store.revoke(conn, args.token_id)
 
-    if _run(work):
+    if _run(database_url, work):
         print(f"token {args.token_id} revoked")
         return 0
     print(f"kanava token: no active token {args.token_id}", file=sys.stderr)
     return 1
 
 
-def _run(work: Callable[[AsyncConnection], Awaitable[T]]) -> T:
-    settings = get_settings()
-    with command_database(settings.database_url, settings.data_dir) as url:
-        return asyncio.run(_in_transaction(url, work))
+def _run(url: str, work: Callable[[AsyncConnection], Awaitable[T]]) -> T:
+    return asyncio.run(_in_transaction(url, work))
 
 
 async def _in_transaction(url: str, work: Callable[[AsyncConnection], Awaitable[T]]) -> T:

@@ -7,8 +7,8 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 
-from services.gateway.auth import repository
-from services.gateway.auth.tokens import Principal, Scope, matches, parse
+from services.common import token_store
+from services.common.tokens import Principal, Scope, matches, parse
 from services.gateway.context import GatewayContext, context
 from services.gateway.errors import ApiError
 
@@ -26,7 +26,7 @@ def requires(scope: Scope) -> Callable[..., Awaitable[Principal]]:
             raise ApiError(401, "unauthorized", "send Authorization: Bearer <token>", _CHALLENGE)
         token_id, secret = parsed
         async with ctx.engine.connect() as conn:
-            stored = await repository.find(conn, token_id)
+            stored = await token_store.find(conn, token_id)
         if (
             stored is None
             or stored.revoked_at is not None

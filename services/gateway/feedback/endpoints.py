@@ -7,7 +7,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Path, Query
 
 from services.common.hashing import InvalidPhoneNumber, hash_recipient
-from services.feedback_ingest.nps import Responses
+from services.common.nps import Responses
 from services.gateway.auth.dependencies import Ingester, Reader
 from services.gateway.body import JsonRoute
 from services.gateway.context import GatewayContext, context

@@ -22,7 +22,7 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationErro
 from services.common.events import COMMENT_MAX, SMS_TEXT_MAX, STREAMS, InvalidEvent, Stream
 from services.common.hashing import InvalidPhoneNumber, hash_recipient
 from services.common.producer import publish
-from services.feedback_ingest.redaction import redact
+from services.common.redaction import redact
 from services.gateway.auth.dependencies import Ingester
 from services.gateway.body import SMALL_BODY_BYTES, decode, read_body
 from services.gateway.context import GatewayContext, context

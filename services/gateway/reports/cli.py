@@ -11,8 +11,7 @@ from pathlib import Path
 from services.common.db import create_engine
 from services.common.registry import Registry, load_registry
 from services.common.settings import Settings, get_settings
-from services.devstack.postgres import command_database
-from services.gateway.auth.tokens import Principal
+from services.common.tokens import Principal
 from services.gateway.context import GatewayContext
 from services.gateway.reports import formats
 from services.gateway.reports.render_pdf import PdfUnavailable
@@ -42,7 +41,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     )
     parser.add_argument("--unit", dest="unit_id", help="only this unit")
     parser.add_argument("--service-area", help="only this service area")
-    parser.set_defaults(handler=write_report)
+    parser.set_defaults(database_handler=write_report)
 
 
 def month_argument(text: str) -> Month:
@@ -57,7 +56,7 @@ def chosen_format(fmt: str | None, output: Path | None) -> formats.Format:
     return next((f for f in formats.FORMATS if f == wanted), "pdf")
 
 
-def write_report(args: argparse.Namespace) -> int:
+def write_report(args: argparse.Namespace, database_url: str) -> int:
     fmt = chosen_format(args.format, args.output)
     output: Path = args.output or Path(formats.filename(args.month.label, fmt))
     settings = get_settings()
@@ -66,8 +65,7 @@ def write_report(args: argparse.Namespace) -> int:
     except ValueError as exc:
         print(f"kanava report: {exc}", file=sys.stderr)
         return 2
-    with command_database(settings.database_url, settings.data_dir) as url:
-        report = asyncio.run(_build(settings, url, registry, args))
+    report = asyncio.run(_build(settings, database_url, registry, args))
     try:
         body = formats.render(report, fmt)
     except PdfUnavailable as exc:

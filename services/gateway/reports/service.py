@@ -19,7 +19,7 @@ from types import SimpleNamespace
 from typing import Any, TypeVar
 
 from services.common.registry import Registry
-from services.gateway.auth.tokens import Principal
+from services.common.tokens import Principal
 from services.gateway.chat.endpoints import stats_row as chat_row
 from services.gateway.contacts.endpoints import share_row
 from services.gateway.context import GatewayContext

@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy import Row, text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from services.gateway.auth.tokens import NewToken
+from services.common.tokens import NewToken
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,6 +85,18 @@ async def revoke_named(conn: AsyncConnection, name: str) -> int:
         {"name": name},
     )
     return int(result.rowcount or 0)
+
+
+async def live_named(conn: AsyncConnection, name: str) -> list[str]:
+    """The ids of the tokens of this name not revoked, oldest first."""
+    rows = await conn.execute(
+        text(
+            "SELECT token_id FROM api_tokens WHERE name = :name AND revoked_at IS NULL "
+            "ORDER BY created_at"
+        ),
+        {"name": name},
+    )
+    return [row.token_id for row in rows]
 
 
 def _stored(row: Row[Any]) -> StoredToken:
