@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import os
+import shutil
 import subprocess
+import tempfile
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
@@ -48,16 +50,20 @@ def own_broker(tmp_path: Path) -> Iterator[str]:
 
 
 @pytest.fixture(scope="session")
-def postgres_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+def postgres_server() -> Iterator[str]:
     """URL of a PostgreSQL server's maintenance database: configured, else embedded."""
     configured = os.environ.get("KANAVA_TEST_DATABASE_URL")
     if configured:
         yield configured
         return
-    server = EmbeddedPostgres(tmp_path_factory.mktemp("pg"))
+    # Not under pytest's own temporary root: a second pytest session on the machine makes that
+    # folder private again (0700), and the server, which runs as its own user, loses its data.
+    folder = Path(tempfile.mkdtemp(prefix="kanava-test-pg-"))
+    server = EmbeddedPostgres(folder)
     server.start()
     yield server.url("postgres")
     server.stop()
+    shutil.rmtree(folder, ignore_errors=True)
 
 
 @pytest.fixture
