@@ -258,9 +258,10 @@ class StreamConsumer:
             load, f"{self.app.service}: loading offsets", on_retry=self._on_database_retry
         )
         for partition in partitions:
-            offset = max(stored.get(partition, 0), self._next_offsets[partition])
-            self._next_offsets[partition] = offset
-            self._consumer.seek(TopicPartition(self.topic, partition), offset)
+            self._next_offsets[partition] = max(
+                stored.get(partition, 0), self._next_offsets[partition]
+            )
+        self._seek_to_stored()
 
     async def _fetch(self) -> Fetched:
         generation = self._generation
@@ -309,7 +310,7 @@ class StreamConsumer:
         self.stalls.stored()
         self.app.domain.committed(applied.fresh)
         self._next_offsets.update(next_offsets)
-        return Stored(applied.fresh, applied.too_old)
+        return applied
 
     def _not_yet_stored(
         self, fetched: Fetched
@@ -367,7 +368,7 @@ class StreamConsumer:
         ]
         await publish_raw(self.producer, self.app.stream.dead_letter_topic, messages)
 
-    async def _store(self, valid: list[Consumed], next_offsets: dict[int, int]) -> Applied:
+    async def _store(self, valid: list[Consumed], next_offsets: dict[int, int]) -> Stored:
         async with self.engine.begin() as conn:
             applied = await apply_new(conn, self.app.service, self.app.domain, valid)
             await save_offsets(
@@ -452,17 +453,10 @@ class StreamConsumer:
 
 
 @dataclass(frozen=True)
-class Applied:
-    """What became of a batch's valid events in its transaction: the first occurrence of each
-    id never applied before, and the events older than the dedupe floor (never applied)."""
-
-    fresh: list[Consumed]
-    too_old: list[Consumed]
-
-
-@dataclass(frozen=True)
 class Stored:
-    """A stored batch: `Applied`, and the events the database refused (dead-lettered)."""
+    """What became of a batch's valid events: the first occurrence of each id never applied
+    before, the events older than the dedupe floor (never applied), and the events the
+    database refused (dead-lettered)."""
 
     fresh: list[Consumed] = field(default_factory=list)
     too_old: list[Consumed] = field(default_factory=list)
@@ -476,7 +470,7 @@ class Stored:
 
 async def apply_new(
     conn: AsyncConnection, group: str, domain: Domain, valid: Sequence[Consumed]
-) -> Applied:
+) -> Stored:
     """Claim the event ids and apply the first occurrence of each id never applied before.
     An event older than the dedupe floor cannot be told from a duplicate whose id retention
     dropped, so it is never applied: it is `too_old`."""
@@ -489,7 +483,7 @@ async def apply_new(
             new_ids.discard(consumed.event.id)
             fresh.append(consumed)
     await domain.apply(conn, fresh)
-    return Applied(fresh, [c for c in valid if c.event.time < floor])
+    return Stored(fresh, [c for c in valid if c.event.time < floor])
 
 
 def _newest_times(valid: Sequence[Consumed]) -> dict[int, datetime]:

@@ -66,12 +66,10 @@ async def ingest_events(
     RATE.take(who.token_id)
     items = _items(decode(await read_body(request, MAX_BODY_BYTES)))
     chosen = STREAMS[stream]
-    now = datetime.now(UTC)
-    max_future = timedelta(seconds=ctx.settings.max_future_seconds)
     events, problems = [], []
     for index, item in enumerate(items):
         try:
-            events.append(_redacted(chosen.parse(json.dumps(item), now, max_future)))
+            events.append(_redacted(_parsed(ctx, chosen, item)))
         except InvalidEvent as exc:
             problems.append({"index": index, "reason": exc.reason, "detail": exc.detail})
     if problems:
@@ -138,12 +136,17 @@ def _sms_event(sms: InboundSms, recipient: str, ctx: GatewayContext) -> Any:
             "message_id": sms.message_id,
         },
     }
-    max_future = timedelta(seconds=ctx.settings.max_future_seconds)
     try:
-        return STREAMS["feedback"].parse(json.dumps(event), datetime.now(UTC), max_future)
+        return _parsed(ctx, STREAMS["feedback"], event)
     except InvalidEvent as exc:
         where = "received_at" if exc.reason.startswith("time") else "text"
         raise ApiError(422, "invalid_request", [{"where": where, "problem": exc.detail}]) from None
+
+
+def _parsed(ctx: GatewayContext, stream: Stream, item: Any) -> Any:
+    """An event checked by the rules the consumers apply (schema, time, NUL)."""
+    max_future = timedelta(seconds=ctx.settings.max_future_seconds)
+    return stream.parse(json.dumps(item), datetime.now(UTC), max_future)
 
 
 def _items(parsed: Any) -> list[Any]:
