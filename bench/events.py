@@ -77,7 +77,7 @@ def chat_backlog(
     return backlog(simulate, at_least, days, end)
 
 
-def encoded(stream: Stream, event: Envelope) -> Timed:
+def encoded(stream: Stream[Envelope], event: Envelope) -> Timed:
     """An event as the simulator's producer sends it (keyed as docs/events.md says), with its
     time."""
     return event.time, (stream.key(event), encode(event))

@@ -35,7 +35,7 @@ from bench.measure import (
 from bench.naive import run_naive
 from bench.promtext import counter_values, histogram_sum_count
 from bench.report import Figure, table, write_section
-from services.common.events import Stream
+from services.common.events import Envelope, Stream
 from services.common.registry import Registry, load_registry
 
 R = TypeVar("R")
@@ -130,7 +130,7 @@ class Benchmark:
     service: str
     """The service (`python -m services.<service>`, also its consumer group) and the
     section of bench/RESULTS.md."""
-    stream: Stream
+    stream: Stream[Envelope]
     make_target: str
     naive_fields: tuple[str, str]
     """The two data fields the naive consumer stores."""

@@ -33,7 +33,7 @@ from bench.pathway_events import pathway_backlog
 from bench.promtext import counter_values
 from bench.report import Figure, mib, rate, table, write_section
 from bench.together import TogetherRun, measure_together
-from services.common.events import CHAT, CONTACT, FEEDBACK, PATHWAY, Stream
+from services.common.events import CHAT, CONTACT, FEEDBACK, PATHWAY, Envelope, Stream
 from services.common.registry import Registry, load_registry
 
 CHAT_TABLES = (
@@ -53,7 +53,7 @@ class Part:
     """A service of the pipeline and the backlog its own benchmark uses."""
 
     service: str
-    stream: Stream
+    stream: Stream[Envelope]
     events: int
     days: int
     backlog: Callable[[Registry, int, int, datetime], Backlog]

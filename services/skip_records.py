@@ -22,12 +22,12 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from services.common.bookkeeping import load_offsets
 from services.common.consumer import DeadLetter, Record, Scrub, dead_letter
 from services.common.db import create_engine
-from services.common.events import CHAT, CONTACT, FEEDBACK, PATHWAY, InvalidEvent, Stream
+from services.common.events import CHAT, CONTACT, FEEDBACK, PATHWAY, Envelope, InvalidEvent, Stream
 from services.common.producer import publish_raw, started_producer
 from services.common.redaction import redact_message
 from services.common.settings import Settings, get_settings
 
-SERVICES: dict[str, tuple[Stream, Scrub | None]] = {
+SERVICES: dict[str, tuple[Stream[Envelope], Scrub | None]] = {
     "chat_metrics": (CHAT, None),
     "pathway_metrics": (PATHWAY, None),
     "feedback_ingest": (FEEDBACK, redact_message),
@@ -52,7 +52,7 @@ class Skip:
     last: int
 
     @property
-    def stream(self) -> Stream:
+    def stream(self) -> Stream[Envelope]:
         return SERVICES[self.service][0]
 
     @property

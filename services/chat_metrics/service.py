@@ -7,7 +7,6 @@ import uuid
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
-from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
@@ -23,8 +22,20 @@ from services.chat_metrics.live import LiveState
 from services.chat_metrics.queues import QueueRules
 from services.chat_metrics.repository import AgentState
 from services.chat_metrics.stories import ChatFact, Story, derive
-from services.common.consumer import Consumed, ServiceContext, periodic
-from services.common.events import ChatAbandoned, ChatAbandonedData, Stream
+from services.common.consumer import BackgroundTask, Consumed, Domain, ServiceContext, periodic
+from services.common.events import (
+    AgentStatus,
+    ChatAbandoned,
+    ChatAbandonedData,
+    ChatAnswered,
+    ChatBotResolved,
+    ChatClosed,
+    ChatEvent,
+    ChatQueued,
+    ChatStarted,
+    ChatTransferred,
+    Stream,
+)
 from services.common.figures import difference
 from services.common.producer import publish
 from services.common.schedule import every
@@ -33,8 +44,8 @@ TIMEOUT_NAMESPACE = uuid.UUID("6f1c7a52-5d43-4b8e-9a37-2f0f7c0c2b11")
 
 
 @dataclass
-class _Pending:
-    """What a batch changed, kept until its transaction commits."""
+class Changes:
+    """What a batch changed, for the live state and the exports once its transaction commits."""
 
     old: dict[str, Story] = field(default_factory=dict)
     new: list[Story] = field(default_factory=list)
@@ -42,47 +53,46 @@ class _Pending:
     agents: list[AgentState] = field(default_factory=list)
 
 
-class ChatMetrics:
+class ChatMetrics(Domain[ChatEvent, Changes]):
     def __init__(self, rules: QueueRules, exports: ChatExports) -> None:
         self.rules = rules
         self.exports = exports
         self.live = LiveState()
         self.service_levels: dict[str, float] = {}
-        self._pending = _Pending()
 
-    async def apply(self, conn: AsyncConnection, events: Sequence[Consumed]) -> None:
-        pending = _Pending()
+    async def apply(self, conn: AsyncConnection, events: Sequence[Consumed[ChatEvent]]) -> Changes:
+        changes = Changes()
         facts: list[tuple[str, ChatFact]] = []
         for consumed in events:
-            event = consumed.event
-            if event.type == "agent.status":
-                pending.agents.append(_agent(consumed))
-            else:
-                facts.append((event.data.contact_id, to_fact(event)))
-                pending.partitions[event.data.contact_id] = consumed.partition
+            match consumed.event:
+                case AgentStatus() as status:
+                    changes.agents.append(_agent(status, consumed.partition))
+                case event:
+                    facts.append((event.data.contact_id, to_fact(event)))
+                    changes.partitions[event.data.contact_id] = consumed.partition
         if facts:
-            await self._apply_contacts(conn, facts, pending)
-        pending.agents = _latest(pending.agents)
-        await repository.upsert_agents(conn, pending.agents)
-        self._pending = pending
+            await self._apply_contacts(conn, facts, changes)
+        changes.agents = _latest(changes.agents)
+        await repository.upsert_agents(conn, changes.agents)
+        return changes
 
     async def _apply_contacts(
-        self, conn: AsyncConnection, facts: list[tuple[str, ChatFact]], pending: _Pending
+        self, conn: AsyncConnection, facts: list[tuple[str, ChatFact]], changes: Changes
     ) -> None:
         await repository.insert_facts(conn, facts)
-        contacts = list(pending.partitions)
+        contacts = list(changes.partitions)
         stored = await repository.load_facts(conn, contacts)
-        pending.old = await repository.load_stories(conn, contacts)
-        pending.new = [derive(c, stored.get(c, []), self.rules.thresholds) for c in contacts]
+        changes.old = await repository.load_stories(conn, contacts)
+        changes.new = [derive(c, stored.get(c, []), self.rules.thresholds) for c in contacts]
         queue_delta = difference(
-            self._queue_figures(pending.new), self._queue_figures(pending.old.values())
+            self._queue_figures(changes.new), self._queue_figures(changes.old.values())
         )
         bot_delta = difference(
-            self._bot_figures(pending.new), self._bot_figures(pending.old.values())
+            self._bot_figures(changes.new), self._bot_figures(changes.old.values())
         )
         await repository.add_queue_daily(conn, queue_delta)
         await repository.add_bot_daily(conn, bot_delta)
-        await repository.replace_stories(conn, pending.new, pending.partitions, self.rules.tz)
+        await repository.replace_stories(conn, changes.new, changes.partitions, self.rules.tz)
 
     def _queue_figures(self, stories: Collection[Story]) -> QueueFigures:
         return queue_figures([v for s in stories for v in s.visits], self.rules.tz)
@@ -90,12 +100,11 @@ class ChatMetrics:
     def _bot_figures(self, stories: Collection[Story]) -> BotFigures:
         return bot_figures(stories, self.rules.tz)
 
-    def committed(self, events: Sequence[Consumed]) -> None:
-        pending, self._pending = self._pending, _Pending()
-        self.live.update_contacts(pending.new, pending.partitions)
-        for agent in pending.agents:
+    def committed(self, changes: Changes) -> None:
+        self.live.update_contacts(changes.new, changes.partitions)
+        for agent in changes.agents:
             self.live.update_agent(agent)
-        self.exports.count(pending.old, pending.new)
+        self.exports.count(changes.old, changes.new)
 
     async def restore(self, conn: AsyncConnection, partitions: Collection[int]) -> None:
         for partition in partitions:
@@ -136,8 +145,8 @@ class ChatMetrics:
         return events
 
     def tasks(
-        self, stream: Stream, sweep_seconds: float, refresh_seconds: float
-    ) -> tuple[Any, ...]:
+        self, stream: Stream[ChatEvent], sweep_seconds: float, refresh_seconds: float
+    ) -> tuple[BackgroundTask, ...]:
         async def sweep(context: ServiceContext, stop: asyncio.Event) -> None:
             sent: set[str] = set()  # acknowledged, and the client still shows as waiting
 
@@ -162,31 +171,42 @@ def _today(rules: QueueRules) -> date:
     return datetime.now(UTC).astimezone(rules.tz).date()
 
 
-def to_fact(event: Any) -> ChatFact:
-    data = event.data.__dict__  # plain dict reads: the event types have different fields
-    if event.type == "chat.transferred":
-        queue, to_queue = data["from_queue_id"], data["to_queue_id"]
-    else:
-        queue, to_queue = data.get("queue_id"), None
-    return ChatFact(
-        event_id=event.id,
-        type=event.type,
-        time=event.time,
-        queue_id=queue,
-        to_queue_id=to_queue,
-        agent_id=data.get("agent_id"),
-        entry=data.get("entry"),
-        via_bot=data.get("via_bot", False),
-        reason=data.get("reason"),
-        resolved=data.get("resolved"),
-    )
+def to_fact(event: ChatEvent) -> ChatFact:  # noqa: PLR0911 (a return per event class)
+    match event:
+        case ChatQueued(data=data):
+            return ChatFact(
+                event.id, event.type, event.time, queue_id=data.queue_id, via_bot=data.via_bot
+            )
+        case ChatAnswered(data=data):
+            return ChatFact(
+                event.id, event.type, event.time, queue_id=data.queue_id, agent_id=data.agent_id
+            )
+        case ChatAbandoned(data=data):
+            return ChatFact(
+                event.id, event.type, event.time, queue_id=data.queue_id, reason=data.reason
+            )
+        case ChatTransferred(data=data):
+            return ChatFact(
+                event.id,
+                event.type,
+                event.time,
+                queue_id=data.from_queue_id,
+                to_queue_id=data.to_queue_id,
+            )
+        case ChatStarted(data=data):
+            return ChatFact(event.id, event.type, event.time, entry=data.entry)
+        case ChatClosed(data=data):
+            return ChatFact(event.id, event.type, event.time, resolved=data.resolved)
+        case ChatBotResolved():
+            return ChatFact(event.id, event.type, event.time)
+        case AgentStatus(data=data):
+            return ChatFact(event.id, event.type, event.time, agent_id=data.agent_id)
 
 
-def _agent(consumed: Consumed) -> AgentState:
-    event = consumed.event
+def _agent(event: AgentStatus, partition: int) -> AgentState:
     return AgentState(
         event.data.agent_id,
-        consumed.partition,
+        partition,
         event.data.status,
         tuple(event.data.queue_ids),
         event.data.capacity,

@@ -15,10 +15,11 @@ import logging
 import os
 import socket
 import time
+from abc import ABC, abstractmethod
 from collections.abc import Callable, Collection, Coroutine, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any, Protocol, TypeAlias
+from typing import Any, Generic, Protocol, TypeAlias, TypeVar
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRebalanceListener, TopicPartition
 from aiokafka.errors import KafkaError
@@ -29,9 +30,9 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from services.common import metrics
 from services.common.bookkeeping import claim_events, dedupe_floor, load_offsets, save_offsets
 from services.common.db import retry_transient
-from services.common.events import InvalidEvent, Stream
+from services.common.events import Envelope, InvalidEvent, Stream
 from services.common.history import Stories
-from services.common.producer import publish_raw
+from services.common.producer import Sender, publish_raw
 from services.common.schedule import every
 from services.common.stalls import (
     DATABASE_UNAVAILABLE,
@@ -43,31 +44,86 @@ from services.common.stalls import (
 log = logging.getLogger(__name__)
 Record: TypeAlias = ConsumerRecord  # aiokafka is untyped: a ConsumerRecord[bytes, bytes]
 Scrub: TypeAlias = Callable[[bytes], bytes]
+E = TypeVar("E", bound=Envelope)
+"""The events of a stream: the union of its envelope types."""
+R = TypeVar("R")
+"""What a domain's `apply` gives its `committed`."""
 
 
 @dataclass(frozen=True, slots=True)
-class Consumed:
+class Consumed(Generic[E]):
     """A valid event and where it was read from."""
 
-    event: Any
+    event: E
     partition: int
     offset: int
 
 
-class Domain(Protocol):
-    """What a service adds to the shared loop: how its events change state."""
+class Domain(ABC, Generic[E, R]):
+    """What a service adds to the shared loop: how its events change state. A service defines
+    `apply`, and the other hooks only where it keeps state in memory."""
 
-    async def apply(self, conn: AsyncConnection, events: Sequence[Consumed]) -> None:
-        """Write the effect of new (never applied) events inside the batch transaction."""
+    @abstractmethod
+    async def apply(self, conn: AsyncConnection, events: Sequence[Consumed[E]]) -> R:
+        """Write the effect of new (never applied) events inside the batch transaction; return
+        what `committed` needs."""
 
-    def committed(self, events: Sequence[Consumed]) -> None:
-        """Update in-memory state and metrics once the transaction has committed."""
+    def committed(self, result: R) -> None:
+        """Update in-memory state and metrics with what `apply` returned, once its transaction
+        has committed."""
 
     async def restore(self, conn: AsyncConnection, partitions: Collection[int]) -> None:
         """Rebuild in-memory state of newly assigned partitions from the database."""
 
     def release(self, partitions: Collection[int]) -> None:
         """Forget in-memory state of partitions this instance no longer owns."""
+
+
+class RebalanceListener(Protocol):
+    """The loop's handlers of a rebalance, which a `KafkaClient` runs around each one."""
+
+    async def on_partitions_revoked(self, revoked: Collection[TopicPartition]) -> None: ...
+
+    async def on_partitions_assigned(self, assigned: Collection[TopicPartition]) -> None: ...
+
+
+class KafkaClient(Protocol):
+    """The consumer calls the loop makes: aiokafka's AIOKafkaConsumer (`kafka_consumer`), or an
+    in-memory one in tests."""
+
+    def subscribe(self, topics: list[str], *, listener: RebalanceListener) -> None: ...
+
+    async def start(self) -> None: ...
+
+    async def stop(self) -> None: ...
+
+    async def getmany(
+        self, *, timeout_ms: int, max_records: int
+    ) -> dict[TopicPartition, list[Record]]: ...
+
+    def assignment(self) -> set[TopicPartition]: ...
+
+    def seek(self, partition: TopicPartition, offset: int) -> None: ...
+
+    async def seek_to_beginning(self, partition: TopicPartition) -> None: ...
+
+    async def commit(self, offsets: dict[TopicPartition, int]) -> None: ...
+
+    def highwater(self, partition: TopicPartition) -> int | None: ...
+
+
+def kafka_consumer(bootstrap: str, group: str, **options: Any) -> KafkaClient:
+    """The group's consumer; it never commits by itself, and starts a partition without stored
+    offsets at its beginning."""
+    consumer: KafkaClient = AIOKafkaConsumer(
+        bootstrap_servers=bootstrap,
+        group_id=group,
+        client_id=f"{group}-{socket.gethostname()}-{os.getpid()}",
+        enable_auto_commit=False,
+        auto_offset_reset="earliest",
+        **options,
+    )
+    return consumer
 
 
 BackgroundTask = Callable[["ServiceContext", asyncio.Event], Coroutine[Any, Any, None]]
@@ -96,13 +152,13 @@ def periodic(
 
 
 @dataclass(frozen=True)
-class ConsumerApp:
+class ConsumerApp(Generic[E, R]):
     """A consumer service: its name (also its consumer group), its stream and its domain,
     and tasks that run beside the consumer until it stops (schedules, sweeps)."""
 
     service: str
-    stream: Stream
-    domain: Domain
+    stream: Stream[E]
+    domain: Domain[E, R]
     tasks: tuple[BackgroundTask, ...] = ()
     # Makes a dead letter's bytes safe to keep (personal data in free text); None: as read.
     scrub: Scrub | None = None
@@ -117,28 +173,27 @@ class Rejected:
 
 
 @dataclass(frozen=True)
-class Fetched:
+class Fetched(Generic[E]):
     """A fetched batch, validated; `generation` counts the assignments seen before it."""
 
     generation: int
     records: list[Record]
-    valid: list[Consumed]
+    valid: list[Consumed[E]]
     rejected: list[Rejected]
 
 
-class StreamConsumer:
+class StreamConsumer(Generic[E, R]):
     def __init__(
         self,
-        app: ConsumerApp,
+        app: ConsumerApp[E, R],
         engine: AsyncEngine,
-        producer: AIOKafkaProducer,
-        bootstrap: str,
+        producer: Sender,
+        kafka: KafkaClient,
         *,
         max_records: int = 5000,
         wait_ms: int = 200,
         max_future: timedelta = timedelta(hours=1),
         stalls: StallWatch | None = None,
-        **consumer_options: Any,
     ) -> None:
         self.app = app
         self.engine = engine
@@ -153,14 +208,7 @@ class StreamConsumer:
         self._next_offsets: dict[int, int] = {}
         self._offsets_at_stall: dict[int, int] = {}
         self._generation = 0
-        self._consumer = AIOKafkaConsumer(
-            bootstrap_servers=bootstrap,
-            group_id=app.service,
-            client_id=f"{app.service}-{socket.gethostname()}-{os.getpid()}",
-            enable_auto_commit=False,
-            auto_offset_reset="earliest",
-            **consumer_options,
-        )
+        self._consumer = kafka
 
     @property
     def partitions(self) -> list[int]:
@@ -201,7 +249,7 @@ class StreamConsumer:
         self._consumer.subscribe([self.topic], listener=_Rebalance(self))
         await self._consumer.start()
         self.state = "running"
-        ahead: asyncio.Task[Fetched] | None = None
+        ahead: asyncio.Task[Fetched[E]] | None = None
         try:
             while not stop.is_set():
                 try:
@@ -263,13 +311,13 @@ class StreamConsumer:
             )
         self._seek_to_stored()
 
-    async def _fetch(self) -> Fetched:
+    async def _fetch(self) -> Fetched[E]:
         generation = self._generation
         batch = await self._consumer.getmany(timeout_ms=self.wait_ms, max_records=self.max_records)
         records = [record for records in batch.values() for record in records]
         return Fetched(generation, records, *self._validate(records))
 
-    async def _handle(self, fetched: Fetched) -> None:
+    async def _handle(self, fetched: Fetched[E]) -> None:
         started = time.perf_counter()
         async with self._lock:
             if fetched.generation != self._generation:
@@ -286,13 +334,13 @@ class StreamConsumer:
                 await self._dead_letter(_too_old(records, stored.too_old))
         self._observe(records, stored, len(rejected), started)
 
-    async def _commit(self, records: list[Record], valid: list[Consumed]) -> Stored:
+    async def _commit(self, records: list[Record], valid: list[Consumed[E]]) -> Stored[E]:
         """Store a batch; if the database refuses it for good (not a lost connection), store
         each half on its own, down to the one event it refuses, which is dead-lettered with
         the reason, so a bad event cannot stop the service or take others with it."""
         next_offsets = _next_offsets(records)
         try:
-            applied = await retry_transient(
+            stored, result = await retry_transient(
                 lambda: self._store(valid, next_offsets),
                 f"{self.app.service}: batch of {len(records)}",
                 on_retry=self._on_database_retry,
@@ -308,13 +356,13 @@ class StreamConsumer:
             return await self._commit(records, []) + Stored(refused=refused)
         self.state = "running"
         self.stalls.stored()
-        self.app.domain.committed(applied.fresh)
+        self.app.domain.committed(result)
         self._next_offsets.update(next_offsets)
-        return applied
+        return stored
 
     def _not_yet_stored(
-        self, fetched: Fetched
-    ) -> tuple[list[Record], list[Consumed], list[Rejected]]:
+        self, fetched: Fetched[E]
+    ) -> tuple[list[Record], list[Consumed[E]], list[Rejected]]:
         """Records of partitions still owned, past the offset stored in Postgres. A partition
         counts as owned once `assigned` has read its offset: aiokafka may fetch from a new
         assignment before the listener has run, and such records are read again after the
@@ -335,9 +383,9 @@ class StreamConsumer:
         for partition, offset in self._next_offsets.items():
             self._consumer.seek(TopicPartition(self.topic, partition), offset)
 
-    def _validate(self, records: list[Record]) -> tuple[list[Consumed], list[Rejected]]:
+    def _validate(self, records: list[Record]) -> tuple[list[Consumed[E]], list[Rejected]]:
         now = datetime.now(UTC)
-        valid: list[Consumed] = []
+        valid: list[Consumed[E]] = []
         rejected: list[Rejected] = []
         for record in records:
             try:
@@ -368,7 +416,9 @@ class StreamConsumer:
         ]
         await publish_raw(self.producer, self.app.stream.dead_letter_topic, messages)
 
-    async def _store(self, valid: list[Consumed], next_offsets: dict[int, int]) -> Stored:
+    async def _store(
+        self, valid: list[Consumed[E]], next_offsets: dict[int, int]
+    ) -> tuple[Stored[E], R]:
         async with self.engine.begin() as conn:
             applied = await apply_new(conn, self.app.service, self.app.domain, valid)
             await save_offsets(
@@ -391,7 +441,9 @@ class StreamConsumer:
                 "%s: Kafka commit skipped (%s); offsets are safe in Postgres", self.app.service, exc
             )
 
-    def _observe(self, records: list[Record], stored: Stored, invalid: int, started: float) -> None:
+    def _observe(
+        self, records: list[Record], stored: Stored[E], invalid: int, started: float
+    ) -> None:
         service, topic = self.app.service, self.topic
         fresh, too_old = len(stored.fresh), len(stored.too_old)
         dead = invalid + len(stored.refused)
@@ -453,27 +505,28 @@ class StreamConsumer:
 
 
 @dataclass(frozen=True)
-class Stored:
+class Stored(Generic[E]):
     """What became of a batch's valid events: the first occurrence of each id never applied
     before, the events older than the dedupe floor (never applied), and the events the
     database refused (dead-lettered)."""
 
-    fresh: list[Consumed] = field(default_factory=list)
-    too_old: list[Consumed] = field(default_factory=list)
+    fresh: list[Consumed[E]] = field(default_factory=list)
+    too_old: list[Consumed[E]] = field(default_factory=list)
     refused: list[Rejected] = field(default_factory=list)
 
-    def __add__(self, other: Stored) -> Stored:
+    def __add__(self, other: Stored[E]) -> Stored[E]:
         return Stored(
             self.fresh + other.fresh, self.too_old + other.too_old, self.refused + other.refused
         )
 
 
 async def apply_new(
-    conn: AsyncConnection, group: str, domain: Domain, valid: Sequence[Consumed]
-) -> Stored:
-    """Claim the event ids and apply the first occurrence of each id never applied before.
-    An event older than the dedupe floor cannot be told from a duplicate whose id retention
-    dropped, so it is never applied: it is `too_old`."""
+    conn: AsyncConnection, group: str, domain: Domain[E, R], valid: Sequence[Consumed[E]]
+) -> tuple[Stored[E], R]:
+    """Claim the event ids and apply the first occurrence of each id never applied before;
+    what became of the events, and what `apply` returned for `committed`. An event older than
+    the dedupe floor cannot be told from a duplicate whose id retention dropped, so it is
+    never applied: it is `too_old`."""
     floor = await dedupe_floor(conn)
     recent = [c for c in valid if c.event.time >= floor]
     new_ids = await claim_events(conn, group, [(c.event.id, c.event.time) for c in recent])
@@ -482,11 +535,11 @@ async def apply_new(
         if consumed.event.id in new_ids:
             new_ids.discard(consumed.event.id)
             fresh.append(consumed)
-    await domain.apply(conn, fresh)
-    return Stored(fresh, [c for c in valid if c.event.time < floor])
+    result = await domain.apply(conn, fresh)
+    return Stored(fresh, [c for c in valid if c.event.time < floor]), result
 
 
-def _newest_times(valid: Sequence[Consumed]) -> dict[int, datetime]:
+def _newest_times(valid: Sequence[Consumed[E]]) -> dict[int, datetime]:
     newest: dict[int, datetime] = {}
     for consumed in valid:
         time = consumed.event.time
@@ -495,7 +548,7 @@ def _newest_times(valid: Sequence[Consumed]) -> dict[int, datetime]:
     return newest
 
 
-def _too_old(records: list[Record], too_old: list[Consumed]) -> list[Rejected]:
+def _too_old(records: list[Record], too_old: list[Consumed[E]]) -> list[Rejected]:
     by_position = {(r.partition, r.offset): r for r in records}
     return [
         Rejected(
@@ -543,7 +596,7 @@ def _next_offsets(records: list[Record]) -> dict[int, int]:
     return next_offsets
 
 
-def _of(valid: list[Consumed], records: list[Record]) -> list[Consumed]:
+def _of(valid: list[Consumed[E]], records: list[Record]) -> list[Consumed[E]]:
     """The valid events among `records`."""
     keys = {(r.partition, r.offset) for r in records}
     return [c for c in valid if (c.partition, c.offset) in keys]
@@ -558,8 +611,8 @@ def _refusal(exc: DBAPIError) -> InvalidEvent:
     )
 
 
-class _Rebalance(ConsumerRebalanceListener):  # type: ignore[misc]
-    def __init__(self, owner: StreamConsumer) -> None:
+class _Rebalance(ConsumerRebalanceListener, Generic[E, R]):  # type: ignore[misc]
+    def __init__(self, owner: StreamConsumer[E, R]) -> None:
         self.owner = owner
 
     async def on_partitions_revoked(self, revoked: Collection[TopicPartition]) -> None:

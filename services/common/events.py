@@ -12,7 +12,7 @@ import json
 import re
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
-from typing import Annotated, Any, Literal, TypeAlias
+from typing import TYPE_CHECKING, Annotated, Any, Generic, Literal, TypeAlias, TypeVar
 
 from pydantic import (
     AwareDatetime,
@@ -47,6 +47,9 @@ class Envelope(BaseModel):
     source: Annotated[str, StringConstraints(min_length=1, max_length=500)]
     time: AwareDatetime
     datacontenttype: str | None = None
+    if TYPE_CHECKING:  # every event type declares both; not fields here, so their order stays
+        type: str
+        data: Data
 
 
 # --- chat.events -----------------------------------------------------------------------------
@@ -320,19 +323,24 @@ class InvalidEvent(ValueError):
         self.detail = detail
 
 
-class Stream:
+E_co = TypeVar("E_co", bound=Envelope, covariant=True)
+"""The events of a stream: the union of its envelope types."""
+
+
+class Stream(Generic[E_co]):
     """One topic of events: its name, its schema and how its messages are keyed."""
 
-    def __init__(self, name: str, topic: str, schema: Any, key_fields: tuple[str, ...]) -> None:
+    def __init__(
+        self, name: str, topic: str, adapter: TypeAdapter[E_co], key_fields: tuple[str, ...]
+    ) -> None:
         self.name = name
         self.topic = topic
-        self.schema = schema
-        self.adapter: TypeAdapter[Any] = TypeAdapter(schema)
+        self.adapter = adapter
         self.key_fields = key_fields
 
-    def on_topic(self, topic: str) -> Stream:
+    def on_topic(self, topic: str) -> Stream[E_co]:
         """The same stream under another topic name (tests, prefixed deployments)."""
-        return Stream(self.name, topic, self.schema, self.key_fields)
+        return Stream(self.name, topic, self.adapter, self.key_fields)
 
     @property
     def dead_letter_topic(self) -> str:
@@ -340,7 +348,7 @@ class Stream:
 
     def parse_record(
         self, value: bytes | None, headers: Headers, now: datetime, max_future: timedelta
-    ) -> Any:
+    ) -> E_co:
         """Validate one Kafka record in either CloudEvents content mode: binary when a
         `ce_specversion` header is present (and no `content-type` names a CloudEvents format),
         structured otherwise. Both give the same event and the same reasons."""
@@ -350,7 +358,7 @@ class Stream:
             raise InvalidEvent("invalid_json", "empty message")
         return self.parse(value, now, max_future)
 
-    def parse(self, raw: bytes | str, now: datetime, max_future: timedelta) -> Any:
+    def parse(self, raw: bytes | str, now: datetime, max_future: timedelta) -> E_co:
         """Validate one message; raise InvalidEvent with a reason code and a readable detail."""
         if b"\\u0000" in (raw if isinstance(raw, bytes) else raw.encode()):
             raise InvalidEvent(
@@ -371,7 +379,7 @@ class Stream:
             )
         return event
 
-    def key(self, event: Any) -> bytes:
+    def key(self, event: Envelope) -> bytes:
         """The Kafka key (docs/events.md): the first of the stream's key fields the event
         carries."""
         data = event.data
@@ -491,8 +499,10 @@ def _detail(exc: ValidationError) -> str:
     return "; ".join(parts)[:1000]
 
 
-CHAT = Stream("chat", "chat.events", ChatEvent, ("contact_id", "agent_id"))
-PATHWAY = Stream("pathway", "pathway.events", PathwayEvent, ("enrolment_id",))
-FEEDBACK = Stream("feedback", "feedback.events", FeedbackEvent, ("recipient", "survey_id"))
-CONTACT = Stream("contact", "contact.events", ContactEvent, ("contact_id",))
-STREAMS: dict[str, Stream] = {s.name: s for s in (CHAT, PATHWAY, FEEDBACK, CONTACT)}
+CHAT = Stream("chat", "chat.events", TypeAdapter(ChatEvent), ("contact_id", "agent_id"))
+PATHWAY = Stream("pathway", "pathway.events", TypeAdapter(PathwayEvent), ("enrolment_id",))
+FEEDBACK = Stream(
+    "feedback", "feedback.events", TypeAdapter(FeedbackEvent), ("recipient", "survey_id")
+)
+CONTACT = Stream("contact", "contact.events", TypeAdapter(ContactEvent), ("contact_id",))
+STREAMS: dict[str, Stream[Event]] = {s.name: s for s in (CHAT, PATHWAY, FEEDBACK, CONTACT)}

@@ -3,13 +3,22 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Iterable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Iterable, Sequence
 from contextlib import asynccontextmanager
-from typing import Any
+from typing import Any, Protocol
 
 from aiokafka import AIOKafkaProducer
 
 from services.common.events import Envelope, Stream
+
+
+class Sender(Protocol):
+    """The producer call `publish_raw` makes: aiokafka's AIOKafkaProducer, or a fake in tests.
+    Awaiting the call queues the message; awaiting its result waits for the broker's ack."""
+
+    async def send(
+        self, topic: str, *, value: bytes, key: bytes | None, headers: list[tuple[str, bytes]]
+    ) -> Awaitable[object]: ...
 
 
 def new_producer(bootstrap: str, **overrides: Any) -> AIOKafkaProducer:
@@ -40,7 +49,9 @@ def encode(event: Envelope) -> bytes:
     return event.model_dump_json(exclude_none=True).encode()
 
 
-async def publish(producer: AIOKafkaProducer, stream: Stream, events: Iterable[Envelope]) -> int:
+async def publish(
+    producer: AIOKafkaProducer, stream: Stream[Envelope], events: Iterable[Envelope]
+) -> int:
     """Send events keyed as docs/events.md says and return once the broker acknowledged every
     one."""
     futures = [
@@ -52,7 +63,7 @@ async def publish(producer: AIOKafkaProducer, stream: Stream, events: Iterable[E
 
 
 async def publish_raw(
-    producer: AIOKafkaProducer,
+    producer: Sender,
     topic: str,
     messages: Sequence[tuple[bytes | None, bytes, list[tuple[str, bytes]]]],
 ) -> None:

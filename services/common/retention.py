@@ -16,7 +16,7 @@ from datetime import datetime
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from services.common.consumer import BackgroundTask, ConsumerApp, periodic
+from services.common.consumer import BackgroundTask, ConsumerApp, E, R, periodic
 from services.common.history import Stories, forget_stories
 
 log = logging.getLogger(__name__)
@@ -144,7 +144,7 @@ async def forget_history(engine: AsyncEngine, stories: Stories, cutoff: datetime
 
 
 def retention_task(
-    app: ConsumerApp, horizon_days: int, history_months: int, interval: float
+    app: ConsumerApp[E, R], horizon_days: int, history_months: int, interval: float
 ) -> BackgroundTask:
     """What every service runs beside its consumer: the dedupe floor and applied ids, then
     its own stories. Every instance may run it: an advisory lock and the floor's row lock

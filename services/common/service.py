@@ -12,7 +12,14 @@ from datetime import timedelta
 
 from aiokafka.errors import KafkaConnectionError
 
-from services.common.consumer import ConsumerApp, ServiceContext, StreamConsumer
+from services.common.consumer import (
+    ConsumerApp,
+    E,
+    R,
+    ServiceContext,
+    StreamConsumer,
+    kafka_consumer,
+)
 from services.common.db import create_engine
 from services.common.guards import check_service_start
 from services.common.logs import configure_logging
@@ -26,7 +33,7 @@ log = logging.getLogger(__name__)
 
 
 def run_service(
-    app: ConsumerApp, settings: Settings | None = None, metrics_port: int | None = None
+    app: ConsumerApp[E, R], settings: Settings | None = None, metrics_port: int | None = None
 ) -> int:
     """Entry point of a consumer service process; returns the exit code."""
     settings = settings or get_settings()
@@ -51,7 +58,7 @@ def run_service(
     return 0
 
 
-async def _main(app: ConsumerApp, settings: Settings, port: int) -> None:
+async def _main(app: ConsumerApp[E, R], settings: Settings, port: int) -> None:
     sock = bind(port)
     stop = asyncio.Event()
     _install_signal_handlers(stop)
@@ -61,17 +68,21 @@ async def _main(app: ConsumerApp, settings: Settings, port: int) -> None:
         producer = new_producer(settings.bootstrap())
         resources.push_async_callback(producer.stop)
         await producer.start()
+        kafka = kafka_consumer(
+            settings.bootstrap(),
+            app.service,
+            session_timeout_ms=settings.session_timeout_ms,
+            heartbeat_interval_ms=settings.heartbeat_interval_ms,
+        )
         consumer = StreamConsumer(
             app,
             engine,
             producer,
-            settings.bootstrap(),
+            kafka,
             max_records=settings.batch_max_records,
             wait_ms=settings.batch_wait_ms,
             max_future=timedelta(seconds=settings.max_future_seconds),
             stalls=StallWatch(app.service, max_delay=settings.stall_retry_max_seconds),
-            session_timeout_ms=settings.session_timeout_ms,
-            heartbeat_interval_ms=settings.heartbeat_interval_ms,
         )
 
         http = asyncio.create_task(serve(ops_app(consumer.health), sock, stop))

@@ -10,9 +10,10 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterable
 from datetime import date, datetime
-from typing import Any, NamedTuple
+from typing import NamedTuple
 from zoneinfo import ZoneInfo
 
+from services.common.events import ContactEvent
 from services.common.figures import local_day
 
 DIMENSIONS = ("unit_id", "service_area", "channel", "contact_mode_code", "age_band", "municipality")
@@ -56,7 +57,7 @@ class ContactRecord(NamedTuple):
         )
 
 
-def from_event(event: Any, service_area_of: dict[str, str]) -> ContactRecord:
+def from_event(event: ContactEvent, service_area_of: dict[str, str]) -> ContactRecord:
     data = event.data
     return ContactRecord(  # in field order: positional arguments cost half of keywords
         data.contact_id,

@@ -15,7 +15,15 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from services.common.consumer import Consumed
+from services.common.consumer import Consumed, Domain
+from services.common.events import (
+    PathwayCompleted,
+    PathwayDiscontinued,
+    PathwayEvent,
+    PathwayFeedback,
+    PathwayStarted,
+    PathwayTaskCompleted,
+)
 from services.common.figures import difference
 from services.common.registry import Registry
 from services.pathway_metrics import exports, repository
@@ -29,48 +37,51 @@ from services.pathway_metrics.enrolments import (
 
 
 @dataclass
-class _Pending:
+class Changes:
+    """What a batch changed, for the exports and the active counts once its transaction
+    commits."""
+
     deltas: dict[Any, int] = field(default_factory=dict)
     old: list[Enrolment] = field(default_factory=list)
     new: list[Enrolment] = field(default_factory=list)
     partitions: dict[str, int] = field(default_factory=dict)
 
 
-class PathwayMetrics:
+class PathwayMetrics(Domain[PathwayEvent, Changes]):
     def __init__(self, registry: Registry, tz: ZoneInfo) -> None:
         self.tz = tz
         self.defaults = PathwayDefaults(
             {p.id: (p.kind, p.platform, p.service_area) for p in registry.pathways}
         )
         self.active: dict[int, Counter[str]] = {}
-        self._pending = _Pending()
 
-    async def apply(self, conn: AsyncConnection, events: Sequence[Consumed]) -> None:
-        pending = _Pending()
+    async def apply(
+        self, conn: AsyncConnection, events: Sequence[Consumed[PathwayEvent]]
+    ) -> Changes:
+        changes = Changes()
         batch: list[tuple[str, PathwayFact]] = []
         for consumed in events:
             enrolment = consumed.event.data.enrolment_id
             batch.append((enrolment, to_fact(consumed.event)))
-            pending.partitions[enrolment] = consumed.partition
-        stored = await repository.load_facts(conn, pending.partitions)
-        pending.old = [self._derive(e, stored.get(e, [])) for e in pending.partitions]
+            changes.partitions[enrolment] = consumed.partition
+        stored = await repository.load_facts(conn, changes.partitions)
+        changes.old = [self._derive(e, stored.get(e, [])) for e in changes.partitions]
         for enrolment, fact in batch:
             stored.setdefault(enrolment, []).append(fact)
-        pending.new = [self._derive(e, stored[e]) for e in pending.partitions]
-        pending.deltas = difference(figures(pending.new, self.tz), figures(pending.old, self.tz))
+        changes.new = [self._derive(e, stored[e]) for e in changes.partitions]
+        changes.deltas = difference(figures(changes.new, self.tz), figures(changes.old, self.tz))
         await repository.insert_facts(conn, batch)
-        await repository.add_daily(conn, pending.deltas)
-        await repository.replace_enrolments(conn, pending.new, pending.partitions, self.tz)
-        self._pending = pending
+        await repository.add_daily(conn, changes.deltas)
+        await repository.replace_enrolments(conn, changes.new, changes.partitions, self.tz)
+        return changes
 
     def _derive(self, enrolment: str, facts: list[PathwayFact]) -> Enrolment:
         return derive(enrolment, facts, self.defaults)
 
-    def committed(self, events: Sequence[Consumed]) -> None:
-        pending, self._pending = self._pending, _Pending()
-        exports.count(pending.deltas)
-        for before, after in zip(pending.old, pending.new, strict=True):
-            counts = self.active.setdefault(pending.partitions[after.enrolment_id], Counter())
+    def committed(self, changes: Changes) -> None:
+        exports.count(changes.deltas)
+        for before, after in zip(changes.old, changes.new, strict=True):
+            counts = self.active.setdefault(changes.partitions[after.enrolment_id], Counter())
             counts[before.pathway_id] -= before.active
             counts[after.pathway_id] += after.active
 
@@ -85,20 +96,26 @@ class PathwayMetrics:
             self.active.pop(partition, None)
 
 
-def to_fact(event: Any) -> PathwayFact:
-    get = event.data.__dict__.get  # plain dict reads: the event types have different fields
-    return PathwayFact(  # in field order: positional arguments cost half of keywords
-        event.id,
-        event.type,
-        event.time,
-        get("pathway_id"),
-        get("pathway_kind"),
-        get("platform"),
-        get("service_area"),
-        get("unit_id"),
-        get("start_mode"),
-        get("authenticated"),
-        get("task"),
-        get("reason"),
-        get("thumb"),
-    )
+def to_fact(event: PathwayEvent) -> PathwayFact:
+    match event:
+        case PathwayStarted(data=data):
+            return PathwayFact(  # in field order: positional arguments cost half of keywords
+                event.id,
+                event.type,
+                event.time,
+                data.pathway_id,
+                data.pathway_kind,
+                data.platform,
+                data.service_area,
+                data.unit_id,
+                data.start_mode,
+                data.authenticated,
+            )
+        case PathwayTaskCompleted(data=data):
+            return PathwayFact(event.id, event.type, event.time, task=data.task)
+        case PathwayDiscontinued(data=data):
+            return PathwayFact(event.id, event.type, event.time, reason=data.reason)
+        case PathwayFeedback(data=data):
+            return PathwayFact(event.id, event.type, event.time, thumb=data.thumb)
+        case PathwayCompleted():
+            return PathwayFact(event.id, event.type, event.time)

@@ -107,7 +107,7 @@ async def backfill(
 
 
 async def publish_batches(
-    producer: AIOKafkaProducer, stream: Stream, events: Iterable[Envelope]
+    producer: AIOKafkaProducer, stream: Stream[Envelope], events: Iterable[Envelope]
 ) -> int:
     count = 0
     batch: list[Envelope] = []
@@ -208,7 +208,7 @@ async def run_realtime_contacts(
 
 async def run_paced(
     producer: AIOKafkaProducer,
-    stream: Stream,
+    stream: Stream[Envelope],
     events: Callable[[datetime, bool], Iterable[tuple[int, Envelope]]],
     tz: ZoneInfo,
     speed: float,
@@ -229,7 +229,7 @@ def check_speed(speed: float) -> None:
 
 async def pace(
     producer: AIOKafkaProducer,
-    stream: Stream,
+    stream: Stream[Envelope],
     events: Iterable[tuple[int, Envelope]],
     t0: datetime,
     tz: ZoneInfo,

@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from services.chat_metrics.exports import ChatExports
 from services.chat_metrics.queues import QueueRules
 from services.chat_metrics.service import ChatMetrics
+from services.common.events import ChatEvent
 from services.common.registry import load_registry
 from tests.integration.test_chat_metrics_store import REGISTRY, WAIT
 from tests.support.apply import apply_batch
@@ -48,7 +49,7 @@ def registry(tmp_path: Path) -> Path:
     return path
 
 
-async def stored(engine: AsyncEngine, registry: Path, events: list[object]) -> None:
+async def stored(engine: AsyncEngine, registry: Path, events: list[ChatEvent]) -> None:
     rules = QueueRules(load_registry(registry), ZoneInfo("Europe/Helsinki"))
     await apply_batch(engine, ChatMetrics(rules, ChatExports(WAIT)), events)
 

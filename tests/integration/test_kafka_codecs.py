@@ -21,7 +21,7 @@ from typing import Any
 import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from services.common.events import CHAT, CONTACT, FEEDBACK, PATHWAY, Stream
+from services.common.events import CHAT, CONTACT, FEEDBACK, PATHWAY, Envelope, Stream
 from tests.integration import test_chat_metrics_store as chat_store
 from tests.integration import test_contact_metrics_store as contact_store
 from tests.integration import test_feedback_store as feedback_store
@@ -47,7 +47,7 @@ class Case:
     """A service, a known set of events for it and the figures of `n` retagged copies."""
 
     service: str
-    stream: Stream
+    stream: Stream[Envelope]
     registry: str
     events: Callable[[], list[Any]]
     unique: int  # distinct event ids in one set

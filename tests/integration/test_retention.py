@@ -18,7 +18,7 @@ from services.chat_metrics.exports import ChatExports
 from services.chat_metrics.queues import QueueRules
 from services.chat_metrics.service import ChatMetrics
 from services.common.bookkeeping import claim_events, save_offsets
-from services.common.consumer import Consumed, Domain, Stored, apply_new
+from services.common.consumer import Consumed, Domain, E, R, Stored, apply_new
 from services.common.events import CONTACT
 from services.common.producer import publish, started_producer
 from services.common.registry import load_registry
@@ -147,11 +147,11 @@ def contacts_domain(tmp_path: Path) -> ContactMetrics:
     return ContactMetrics(load_registry(path), HELSINKI, DEFAULT_DIGITAL_CHANNELS)
 
 
-async def apply(engine: AsyncEngine, domain: Domain, events: list[Any]) -> Stored:
+async def apply(engine: AsyncEngine, domain: Domain[E, R], events: list[E]) -> Stored[E]:
     consumed = [Consumed(event, 0, n) for n, event in enumerate(events)]
     async with engine.begin() as conn:
-        done = await apply_new(conn, "contact_metrics", domain, consumed)
-    domain.committed(done.fresh)
+        done, result = await apply_new(conn, "contact_metrics", domain, consumed)
+    domain.committed(result)
     return done
 
 

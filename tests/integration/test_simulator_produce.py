@@ -21,6 +21,7 @@ from services.common.events import (
     CONTACT,
     FEEDBACK,
     PATHWAY,
+    Envelope,
     PathwayStarted,
     SmsReceived,
     Stream,
@@ -57,7 +58,7 @@ class TopicReader:
     already there, and then takes everything that comes after.
     """
 
-    def __init__(self, bootstrap: str, stream: Stream) -> None:
+    def __init__(self, bootstrap: str, stream: Stream[Envelope]) -> None:
         self.stream = stream
         self.consumer = AIOKafkaConsumer(
             bootstrap_servers=bootstrap,
@@ -89,7 +90,7 @@ class TopicReader:
         return records + await self.poll()
 
 
-async def open_reader(bootstrap: str, stream: Stream) -> AsyncIterator[TopicReader]:
+async def open_reader(bootstrap: str, stream: Stream[Envelope]) -> AsyncIterator[TopicReader]:
     reader = TopicReader(bootstrap, stream)
     await reader.open()
     yield reader

@@ -3,23 +3,22 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from services.common.consumer import Consumed, Domain, apply_new
+from services.common.consumer import Consumed, Domain, E, R, apply_new
 
 
 async def apply_batch(
     engine: AsyncEngine,
-    domain: Domain,
-    events: Sequence[Any],
+    domain: Domain[E, R],
+    events: Sequence[E],
     partition: int = 0,
     group: str = "test",
-) -> list[Consumed]:
+) -> list[Consumed[E]]:
     """One transaction: claim ids, apply the new events; then `committed`. Returns the new."""
     consumed = [Consumed(event, partition, n) for n, event in enumerate(events)]
     async with engine.begin() as conn:
-        fresh = (await apply_new(conn, group, domain, consumed)).fresh
-    domain.committed(fresh)
-    return fresh
+        stored, result = await apply_new(conn, group, domain, consumed)
+    domain.committed(result)
+    return stored.fresh

@@ -7,7 +7,7 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from services.common.events import CHAT, Stream
+from services.common.events import CHAT, Envelope, Stream
 
 HELSINKI = ZoneInfo("Europe/Helsinki")
 _ids = itertools.count(1)
@@ -25,7 +25,11 @@ def chat(event_type: str, when: datetime, event_id: str | None = None, **data: A
 
 
 def build(
-    stream: Stream, event_type: str, when: datetime, event_id: str | None = None, **data: Any
+    stream: Stream[Envelope],
+    event_type: str,
+    when: datetime,
+    event_id: str | None = None,
+    **data: Any,
 ) -> Any:
     """A validated event of `stream`, with a fresh id unless one is given."""
     body = {

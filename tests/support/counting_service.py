@@ -7,14 +7,14 @@ Run as `python -m tests.support.counting_service GROUP TOPIC METRICS_PORT`; the 
 from __future__ import annotations
 
 import sys
-from collections.abc import Collection, Sequence
+from collections.abc import Sequence
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from services.common.consumer import Consumed, ConsumerApp
-from services.common.events import CHAT
+from services.common.consumer import Consumed, ConsumerApp, Domain
+from services.common.events import CHAT, AgentStatus, ChatEvent
 from services.common.service import run_service
 
 HELSINKI = ZoneInfo("Europe/Helsinki")
@@ -35,9 +35,9 @@ _COUNT = text(
 )
 
 
-class CountingDomain:
-    async def apply(self, conn: AsyncConnection, events: Sequence[Consumed]) -> None:
-        if any(c.event.data.__dict__.get("contact_id") == DB_POISON for c in events):
+class CountingDomain(Domain[ChatEvent, None]):
+    async def apply(self, conn: AsyncConnection, events: Sequence[Consumed[ChatEvent]]) -> None:
+        if any(_poisoned(c.event) for c in events):
             await conn.execute(text("SELECT 1 / 0"))  # the database refuses this event
         if events:
             await conn.execute(
@@ -48,14 +48,9 @@ class CountingDomain:
                 },
             )
 
-    def committed(self, events: Sequence[Consumed]) -> None:
-        pass
 
-    async def restore(self, conn: AsyncConnection, partitions: Collection[int]) -> None:
-        pass
-
-    def release(self, partitions: Collection[int]) -> None:
-        pass
+def _poisoned(event: ChatEvent) -> bool:
+    return not isinstance(event, AgentStatus) and event.data.contact_id == DB_POISON
 
 
 def main(group: str, topic: str, port: str) -> int:

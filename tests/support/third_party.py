@@ -16,7 +16,7 @@ from cloudevents.core.bindings import kafka
 from cloudevents.core.v1.event import CloudEvent
 from confluent_kafka import KafkaError, Message, Producer
 
-from services.common.events import Stream
+from services.common.events import Envelope, Stream
 from services.common.producer import encode
 
 Record = tuple[bytes | str | None, bytes, Sequence[tuple[str, bytes | None]]]
@@ -39,17 +39,17 @@ def retag(event: Any, tag: str) -> Any:
     )
 
 
-def plain(stream: Stream, event: Any) -> Record:
+def plain(stream: Stream[Envelope], event: Any) -> Record:
     """Structured mode as Kanava's own producers send it: the event's JSON, no headers."""
     return stream.key(event), encode(event), []
 
 
-def binary(stream: Stream, event: Any) -> Record:
+def binary(stream: Stream[Envelope], event: Any) -> Record:
     message = kafka.to_binary_event(_cloudevent(event), key_mapper=lambda _: stream.key(event))
     return message.key, message.value, list(message.headers.items())
 
 
-def structured(stream: Stream, event: Any) -> Record:
+def structured(stream: Stream[Envelope], event: Any) -> Record:
     message = kafka.to_structured_event(_cloudevent(event), key_mapper=lambda _: stream.key(event))
     return message.key, message.value, list(message.headers.items())
 

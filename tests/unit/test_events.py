@@ -13,7 +13,17 @@ from cloudevents.core.v1.event import CloudEvent
 from cloudevents.v1 import kafka as legacy_kafka
 from cloudevents.v1.http import CloudEvent as LegacyCloudEvent
 
-from services.common.events import CHAT, CONTACT, FEEDBACK, PATHWAY, STREAMS, InvalidEvent, Stream
+from services.common.events import (
+    CHAT,
+    CONTACT,
+    FEEDBACK,
+    PATHWAY,
+    STREAMS,
+    ChatQueued,
+    Envelope,
+    InvalidEvent,
+    Stream,
+)
 
 NOW = datetime(2025, 11, 3, 12, 0, tzinfo=UTC)
 HOUR = timedelta(hours=1)
@@ -79,7 +89,7 @@ VALID = [
 
 @pytest.mark.parametrize(("stream", "event_type", "data"), VALID)
 def test_valid_events_pass_with_their_data(
-    stream: Stream, event_type: str, data: dict[str, Any]
+    stream: Stream[Envelope], event_type: str, data: dict[str, Any]
 ) -> None:
     event = stream.parse(raw(event_type, data), NOW, HOUR)
     assert event.type == event_type
@@ -92,6 +102,7 @@ def test_unknown_fields_are_ignored_and_defaults_apply() -> None:
     event = CHAT.parse(
         raw("chat.queued", {"contact_id": "c", "queue_id": "q", "x": 1}, y=2), NOW, HOUR
     )
+    assert isinstance(event, ChatQueued)
     assert event.data.via_bot is False
     assert event.data.unit_id is None
     assert not hasattr(event.data, "x")
@@ -196,7 +207,7 @@ def test_score_out_of_range_in_a_structured_answer_is_rejected() -> None:
     ],
 )
 def test_keys_follow_spec(
-    stream: Stream, event_type: str, data: dict[str, Any], key: bytes
+    stream: Stream[Envelope], event_type: str, data: dict[str, Any], key: bytes
 ) -> None:
     assert stream.key(stream.parse(raw(event_type, data), NOW, HOUR)) == key
 
@@ -243,7 +254,7 @@ def binary(
 
 @pytest.mark.parametrize(("stream", "event_type", "data"), VALID)
 def test_a_binary_record_gives_the_event_its_structured_twin_gives(
-    stream: Stream, event_type: str, data: dict[str, Any]
+    stream: Stream[Envelope], event_type: str, data: dict[str, Any]
 ) -> None:
     value, headers = binary(event_type, data)
     from_binary = stream.parse_record(value, headers, NOW, HOUR)
@@ -314,7 +325,9 @@ def test_a_record_without_ce_specversion_or_with_a_cloudevents_format_is_structu
 )
 def test_binary_data_may_be_any_json_media_type_or_none(content_type: Any) -> None:
     value, headers = binary(content_type=content_type)
-    assert CHAT.parse_record(value, headers, NOW, HOUR).data.queue_id == "q"
+    event = CHAT.parse_record(value, headers, NOW, HOUR)
+    assert isinstance(event, ChatQueued)
+    assert event.data.queue_id == "q"
 
 
 def test_binary_header_names_are_case_insensitive_and_extensions_are_ignored() -> None:
