@@ -48,9 +48,9 @@ from bench.monthly_report import (
 from bench.report import Figure, mib, table
 from services.chat_metrics.queues import QueueRules
 from services.common.db import create_engine
-from services.common.events import CHAT, Envelope
+from services.common.events import CHAT, ChatEvent
+from services.common.months import Month
 from services.common.registry import load_registry
-from services.gateway.reports.service import Month
 
 WRK_MISSING = "install wrk: apt-get install wrk"
 SOURCE = "bench/gateway_load"
@@ -222,7 +222,7 @@ async def fill(infra: Infra, month: Month) -> tuple[Loaded, int]:
     return loaded, len(live)
 
 
-def live_events(rules: QueueRules, now: datetime) -> list[Envelope]:
+def live_events(rules: QueueRules, now: datetime) -> list[ChatEvent]:
     """Clients queued within the last hour and still waiting (no timeout due), and
     professionals available now in every queue, as the chat service reads them."""
     messages = waiting_contacts(WAITING, rules, now) + available_agents(rules, now)

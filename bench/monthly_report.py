@@ -25,7 +25,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 from zoneinfo import ZoneInfo
 
 import httpx
@@ -37,9 +37,10 @@ from services.chat_metrics.exports import ChatExports, wait_histogram
 from services.chat_metrics.queues import QueueRules
 from services.chat_metrics.service import ChatMetrics
 from services.common import token_store as tokens
-from services.common.consumer import Consumed, Domain, apply_new
+from services.common.consumer import Consumed, Domain, E, R, apply_new
 from services.common.db import create_engine, migrate
 from services.common.events import Envelope
+from services.common.months import Month
 from services.common.registry import Registry, load_registry
 from services.common.settings import Settings
 from services.common.tokens import new_token
@@ -49,7 +50,7 @@ from services.feedback_ingest.service import FeedbackIngest
 from services.gateway.app import create_app
 from services.gateway.context import GatewayContext
 from services.gateway.reports.formats import FORMATS
-from services.gateway.reports.service import TREND_MONTHS, Month
+from services.gateway.reports.service import TREND_MONTHS
 from services.pathway_metrics.service import PathwayMetrics
 from services.simulator.chat import simulate_chat
 from services.simulator.contacts import simulate_contacts
@@ -176,19 +177,24 @@ def merged(simulate: Simulate, count: int, start: datetime, end: datetime) -> It
 
 
 async def apply_all(
-    engine: AsyncEngine, domain: Domain, events: Iterable[Envelope], loaded: Loaded, stream: str
+    engine: AsyncEngine,
+    domain: Domain[E, R],
+    events: Iterable[Envelope],
+    loaded: Loaded,
+    stream: str,
 ) -> None:
     started = time.perf_counter()
-    batch: list[Consumed] = []
+    batch: list[Consumed[E]] = []
 
     async def flush() -> None:
         async with engine.begin() as conn:
-            fresh = (await apply_new(conn, f"bench-{stream}", domain, batch)).fresh
-        domain.committed(fresh)
+            _, result = await apply_new(conn, f"bench-{stream}", domain, batch)
+        domain.committed(result)
         batch.clear()
 
     for event in events:
-        batch.append(Consumed(event, 0, len(batch)))
+        # the simulators type what they make as Envelope: events of the domain's stream
+        batch.append(Consumed(cast(E, event), 0, len(batch)))
         loaded.events[stream] += 1
         kind: str = getattr(event, "type", "")
         loaded.types[(event.time.astimezone(TZ).strftime("%Y-%m"), kind)] += 1

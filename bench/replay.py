@@ -41,12 +41,12 @@ from bench.together import TogetherRun, measure_together
 from services.chat_metrics import repository as chat_repository
 from services.common.db import create_engine
 from services.common.history import Stories
+from services.common.months import Month
 from services.common.registry import load_registry
 from services.common.retention import Retention, apply_retention, forget_history, history_cutoff
 from services.common.settings import Settings
 from services.contact_metrics import repository as contact_repository
 from services.feedback_ingest import repository as feedback_repository
-from services.gateway.reports.service import Month
 from services.pathway_metrics import repository as pathway_repository
 
 YEAR_EVENTS = {

@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from services.chat_metrics.figures import BOT_MEASURES, QUEUE_MEASURES
 from services.chat_metrics.stories import ChatFact, Story, Visit
 from services.common.figures import local_day
+from services.common.formulas import service_level
 from services.common.history import Stories
 from services.common.sql import BulkInsert, CountsTable, copy_rows, fetch
 
@@ -309,9 +310,13 @@ async def agents_of(conn: AsyncConnection, partitions: Collection[int]) -> list[
 async def today_service_levels(conn: AsyncConnection, day: date) -> dict[str, float]:
     rows = await conn.execute(
         text(
-            "SELECT queue_id, answered_within_sl, answered + abandoned - short_abandoned AS base "
+            "SELECT queue_id, answered_within_sl, answered, abandoned, short_abandoned "
             "FROM chat_queue_daily WHERE day = :day"
         ),
         {"day": day},
     )
-    return {r.queue_id: r.answered_within_sl / r.base for r in rows if r.base > 0}
+    levels = {
+        r.queue_id: service_level(r.answered_within_sl, r.answered, r.abandoned, r.short_abandoned)
+        for r in rows
+    }
+    return {queue: level for queue, level in levels.items() if level is not None}

@@ -15,6 +15,7 @@ from prometheus_client import Counter
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 
+from services.common import formulas
 from services.contact_metrics.records import DailyKey
 
 CONTACTS = Counter("kanava_contacts", "Client contacts recorded.", ["unit", "channel"])
@@ -38,7 +39,7 @@ class Share:
 
     @property
     def ratio(self) -> float | None:
-        return self.digital / self.contacts if self.contacts else None
+        return formulas.ratio(self.digital, self.contacts)
 
 
 def unit_shares(

@@ -16,7 +16,6 @@ are written. The statements still run one at a time on the batch's connection.
 from __future__ import annotations
 
 import asyncio
-import calendar
 import contextlib
 import json
 import logging
@@ -28,8 +27,16 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from services.common.consumer import BackgroundTask, Consumed, periodic
+from services.common.consumer import BackgroundTask, Consumed, Domain, periodic
+from services.common.events import (
+    FeedbackEvent,
+    SmsReceived,
+    SurveyAnswered,
+    SurveyDeliveryFailed,
+    SurveySent,
+)
 from services.common.figures import difference, local_day
+from services.common.months import months_before
 from services.common.registry import Registry
 from services.feedback_ingest import exports, repository
 from services.feedback_ingest.figures import reply_figures, unit_figures
@@ -37,7 +44,6 @@ from services.feedback_ingest.matching import (
     DEFAULT_WINDOW,
     DELIVERY_FAILED,
     SENT,
-    SMS_RECEIVED,
     FeedbackFact,
     Outcome,
     answered_fact,
@@ -56,7 +62,10 @@ log = logging.getLogger(__name__)
 
 
 @dataclass
-class _Pending:
+class Changes:
+    """What a batch changed in the per-day figures, for the exports once its transaction
+    commits."""
+
     units: dict[tuple[date, str, str, str], int] = field(default_factory=dict)
     replies: dict[tuple[date, str, str], int] = field(default_factory=dict)
 
@@ -67,7 +76,7 @@ class Retention:
     comment_months: int = 24
 
 
-class FeedbackIngest:
+class FeedbackIngest(Domain[FeedbackEvent, Changes]):
     def __init__(
         self, registry: Registry, tz: ZoneInfo, window: timedelta = DEFAULT_WINDOW
     ) -> None:
@@ -75,19 +84,20 @@ class FeedbackIngest:
         self.tz = tz
         self.window = window
         self.windows: dict[str, UnitWindows] = {}
-        self._pending = _Pending()
         # service area of each unit id (the first unit of an id, as `Registry.unit` finds it)
         self._areas = {u.id: u.service_area for u in reversed(registry.units)}
 
-    async def apply(self, conn: AsyncConnection, events: Sequence[Consumed]) -> None:
+    async def apply(
+        self, conn: AsyncConnection, events: Sequence[Consumed[FeedbackEvent]]
+    ) -> Changes:
         sent: dict[str, str] = {}
         others: set[str] = set()
         for consumed in events:
-            event = consumed.event
-            if event.type == SENT:
-                sent[event.data.survey_id] = subject_of_sent(event)
-            elif event.type != SMS_RECEIVED:
-                others.add(event.data.survey_id)
+            match consumed.event:
+                case SurveySent() as event:
+                    sent[event.data.survey_id] = subject_of_sent(event)
+                case SurveyDeliveryFailed(data=data) | SurveyAnswered(data=data):
+                    others.add(data.survey_id)
         # PostgreSQL routes the surveys, locks the subjects and reads the facts stored for
         # them while the texts are read and redacted; this batch's facts join those
         (owners, subjects, known), facts = await _meanwhile(
@@ -105,10 +115,10 @@ class FeedbackIngest:
         # only what changed is written (and counted: rows that stay as they were would add and
         # take back the same); PostgreSQL writes it while the figures are counted
         gone, added = repository.derived_changes(old, new)
-        _, pending = await _meanwhile(
+        _, changes = await _meanwhile(
             repository.replace_derived(conn, gone, added), _figures(gone, added)
         )
-        await repository.add_figures(conn, pending.units, pending.replies)
+        await repository.add_figures(conn, changes.units, changes.replies)
         await repository.suppress(
             conn,
             [
@@ -117,7 +127,7 @@ class FeedbackIngest:
                 if o.opted_out_at is not None and not subject.startswith(SURVEY_SUBJECT_PREFIX)
             ],
         )
-        self._pending = pending
+        return changes
 
     async def _derive(
         self, subjects: Collection[str], facts: dict[str, list[FeedbackFact]]
@@ -184,15 +194,8 @@ class FeedbackIngest:
             "feedback_comments": comments,
         }
 
-    def committed(self, events: Sequence[Consumed]) -> None:
-        pending, self._pending = self._pending, _Pending()
-        exports.count(pending.units, pending.replies)
-
-    async def restore(self, conn: AsyncConnection, partitions: Collection[int]) -> None:
-        """No state per partition: everything is derived from Postgres."""
-
-    def release(self, partitions: Collection[int]) -> None:
-        """No state per partition."""
+    def committed(self, changes: Changes) -> None:
+        exports.count(changes.units, changes.replies)
 
     async def refresh(self, engine: AsyncEngine) -> None:
         today = datetime.now(UTC).astimezone(self.tz).date()
@@ -238,14 +241,6 @@ async def apply_retention(
     return totals[0], totals[1]
 
 
-def months_before(moment: datetime, months: int) -> datetime:
-    """The same day and time `months` calendar months earlier (the month's last day when
-    that month is shorter)."""
-    year, month = divmod(moment.year * 12 + moment.month - 1 - months, 12)
-    last_day = calendar.monthrange(year, month + 1)[1]
-    return moment.replace(year=year, month=month + 1, day=min(moment.day, last_day))
-
-
 async def _meanwhile(queries: Awaitable[T], work: Awaitable[W]) -> tuple[T, W]:
     """`work` (Python, no database) done while PostgreSQL runs `queries` on the connection:
     the first query is sent before the work starts; the others go whenever the work lets the
@@ -262,7 +257,7 @@ async def _meanwhile(queries: Awaitable[T], work: Awaitable[W]) -> tuple[T, W]:
     return await running, done
 
 
-async def _facts(events: Sequence[Consumed]) -> list[FeedbackFact]:
+async def _facts(events: Sequence[Consumed[FeedbackEvent]]) -> list[FeedbackFact]:
     """The events as facts, letting the event loop run now and then."""
     facts = []
     for count, consumed in enumerate(events, 1):
@@ -273,7 +268,10 @@ async def _facts(events: Sequence[Consumed]) -> list[FeedbackFact]:
 
 
 async def _route_and_lock(
-    conn: AsyncConnection, events: Sequence[Consumed], sent: dict[str, str], others: set[str]
+    conn: AsyncConnection,
+    events: Sequence[Consumed[FeedbackEvent]],
+    sent: dict[str, str],
+    others: set[str],
 ) -> tuple[list[str | None], set[str], dict[str, list[FeedbackFact]]]:
     """Route and lock the surveys, lock the subjects of the events, attach the facts that
     waited for a survey.sent of the batch; (the subject of each event, the subjects, their
@@ -286,7 +284,7 @@ async def _route_and_lock(
     return owners, subjects, await repository.load_facts(conn, subjects)
 
 
-async def _figures(gone: DerivedRows, added: DerivedRows) -> _Pending:
+async def _figures(gone: DerivedRows, added: DerivedRows) -> Changes:
     """What replacing the `gone` derived rows with the `added` ones changes in the per-day
     figures, letting the event loop run between the steps."""
     counted = []
@@ -296,16 +294,17 @@ async def _figures(gone: DerivedRows, added: DerivedRows) -> _Pending:
     (old_surveys, old_replies), (new_surveys, new_replies) = counted
     units = difference(unit_figures(new_surveys), unit_figures(old_surveys))
     await asyncio.sleep(0)
-    return _Pending(units, difference(reply_figures(new_replies), reply_figures(old_replies)))
+    return Changes(units, difference(reply_figures(new_replies), reply_figures(old_replies)))
 
 
-def subject_of(event: Any, routes: dict[str, str | None]) -> str | None:
+def subject_of(event: FeedbackEvent, routes: dict[str, str | None]) -> str | None:
     """Whose the event is: the recipient of an SMS, the subject its survey is routed to (None
     while no survey.sent is known)."""
-    if event.type == SMS_RECEIVED:
-        recipient: str = event.data.recipient
-        return recipient
-    return routes[event.data.survey_id]
+    match event:
+        case SmsReceived(data=data):
+            return data.recipient
+        case SurveySent(data=data) | SurveyDeliveryFailed(data=data) | SurveyAnswered(data=data):
+            return routes[data.survey_id]
 
 
 async def _store_facts_and_load_derived(
@@ -317,29 +316,30 @@ async def _store_facts_and_load_derived(
     return await repository.load_derived(conn, subjects)
 
 
-def subject_of_sent(event: Any) -> str:
+def subject_of_sent(event: SurveySent) -> str:
     return event.data.recipient or f"{SURVEY_SUBJECT_PREFIX}{event.data.survey_id}"
 
 
-def to_fact(event: Any) -> FeedbackFact:
-    data = event.data
-    if event.type == SENT:
-        return FeedbackFact(
-            event.id,
-            SENT,
-            event.time,
-            survey_id=data.survey_id,
-            unit_id=data.unit_id,
-            service_area=data.service_area,
-            visit_channel=data.visit_channel,
-        )
-    if event.type == DELIVERY_FAILED:
-        return FeedbackFact(
-            event.id, DELIVERY_FAILED, event.time, survey_id=data.survey_id, reason=data.reason
-        )
-    if event.type == "survey.answered":
-        statements = tuple(sorted(data.statements.items())) or None
-        return answered_fact(
-            event.id, event.time, data.survey_id, data.score, data.comment, statements
-        )
-    return sms_fact(event.id, event.time, data.text, data.message_id)
+def to_fact(event: FeedbackEvent) -> FeedbackFact:
+    match event:
+        case SurveySent(data=data):
+            return FeedbackFact(
+                event.id,
+                SENT,
+                event.time,
+                survey_id=data.survey_id,
+                unit_id=data.unit_id,
+                service_area=data.service_area,
+                visit_channel=data.visit_channel,
+            )
+        case SurveyDeliveryFailed(data=data):
+            return FeedbackFact(
+                event.id, DELIVERY_FAILED, event.time, survey_id=data.survey_id, reason=data.reason
+            )
+        case SurveyAnswered(data=data):
+            statements = tuple(sorted(data.statements.items())) or None
+            return answered_fact(
+                event.id, event.time, data.survey_id, data.score, data.comment, statements
+            )
+        case SmsReceived(data=data):
+            return sms_fact(event.id, event.time, data.text, data.message_id)

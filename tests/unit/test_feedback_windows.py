@@ -8,9 +8,9 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 from prometheus_client import CollectorRegistry
 
+from services.common.months import months_before
 from services.common.registry import Registry, ServiceArea, Unit
 from services.feedback_ingest.exports import Thresholds, WindowCollector
-from services.feedback_ingest.service import months_before
 from services.feedback_ingest.windows import DayRow, first_day, unit_windows
 
 TODAY = date(2025, 11, 30)
