@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import Annotated
 
-from fastapi import Depends, FastAPI
+from fastapi import FastAPI
 from fastapi.responses import JSONResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, generate_latest
 from sqlalchemy import text
@@ -14,14 +13,12 @@ from sqlalchemy import text
 from services.gateway import errors
 from services.gateway.chat.endpoints import router as chat_router
 from services.gateway.contacts.endpoints import router as contacts_router
-from services.gateway.context import GatewayContext, context
+from services.gateway.context import Context, GatewayContext
 from services.gateway.feedback.endpoints import router as feedback_router
 from services.gateway.ingest.endpoints import router as ingest_router
 from services.gateway.pathways.endpoints import router as pathways_router
 from services.gateway.reports.endpoints import router as reports_router
 from services.gateway.wallboard.endpoints import router as wallboard_router
-
-Context = Annotated[GatewayContext, Depends(context)]
 
 
 def create_app(ctx: GatewayContext) -> FastAPI:

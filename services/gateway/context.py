@@ -1,14 +1,17 @@
-"""What request handlers share: settings, registry, database engine, Kafka producer."""
+"""What request handlers share: settings, registry, database engine, Kafka producer, and the
+dependencies that hand them over: `Context`, and `Connection` for a handler's reads."""
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
+from typing import Annotated
 from zoneinfo import ZoneInfo
 
 from aiokafka import AIOKafkaProducer
-from fastapi import Request
-from sqlalchemy.ext.asyncio import AsyncEngine
+from fastapi import Depends, Request
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from services.common.registry import Registry
 from services.common.settings import Settings
@@ -36,3 +39,15 @@ class GatewayContext:
 def context(request: Request) -> GatewayContext:
     found: GatewayContext = request.app.state.context
     return found
+
+
+Context = Annotated[GatewayContext, Depends(context)]
+
+
+async def connection(ctx: Context) -> AsyncIterator[AsyncConnection]:
+    """A database connection for the handler, back to the pool as soon as the handler returns."""
+    async with ctx.engine.connect() as conn:
+        yield conn
+
+
+Connection = Annotated[AsyncConnection, Depends(connection, scope="function")]

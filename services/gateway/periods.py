@@ -5,18 +5,18 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, timedelta
-from typing import Annotated, Literal
+from typing import Annotated, Literal, NamedTuple
 
 from fastapi import Depends, Query
 
-from services.gateway.context import GatewayContext, context
+from services.gateway.context import Context
 from services.gateway.errors import ApiError
 
 Granularity = Literal["day", "month", "total"]
 MAX_DAYS = 3 * 366
 DEFAULT_DAYS = 30
 EARLIEST_DAY, LATEST_DAY = date(2000, 1, 1), date(2199, 12, 31)  # events before 2000 are refused
-_ID = r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,199}$"
+ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,199}$"
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,29 +46,64 @@ class Selection:
         return "'total'"
 
 
-def selection(
-    ctx: Annotated[GatewayContext, Depends(context)],
+class _Range(NamedTuple):
+    first: date | None
+    last: date | None
+    granularity: Granularity
+
+
+class _Filters(NamedTuple):
+    unit_id: str | None
+    service_area: str | None
+    queue_id: str | None
+    pathway_id: str | None
+
+
+_IdFilter = Annotated[str | None, Query(pattern=ID_PATTERN)]
+
+
+# The parameters, in two dependencies of `selection`: FastAPI checks a dependency's parameters
+# before those of the function depending on it, so invalid ones are still reported in this order.
+def _range(
     first: Annotated[date | None, Query(alias="from", description="first local day")] = None,
     last: Annotated[date | None, Query(alias="to", description="last local day")] = None,
     granularity: Granularity = "day",
-    unit_id: Annotated[str | None, Query(pattern=_ID)] = None,
-    service_area: Annotated[str | None, Query(pattern=_ID)] = None,
-    queue_id: Annotated[str | None, Query(pattern=_ID)] = None,
-    pathway_id: Annotated[str | None, Query(pattern=_ID)] = None,
+) -> _Range:
+    return _Range(first, last, granularity)
+
+
+def _filters(
+    unit_id: _IdFilter = None,
+    service_area: _IdFilter = None,
+    queue_id: _IdFilter = None,
+    pathway_id: _IdFilter = None,
+) -> _Filters:
+    return _Filters(unit_id, service_area, queue_id, pathway_id)
+
+
+def selection(
+    ctx: Context,
+    asked: Annotated[_Range, Depends(_range)],
+    filters: Annotated[_Filters, Depends(_filters)],
 ) -> Selection:
+    first, last = _days(asked.first, asked.last, ctx.today())
+    return Selection(first, last, asked.granularity, *filters)
+
+
+def _days(first: date | None, last: date | None, today: date) -> tuple[date, date]:
+    """The range asked, the last 30 days by default, checked."""
     for day in (first, last):
         if day is not None and not EARLIEST_DAY <= day <= LATEST_DAY:
             raise ApiError(
                 422, "invalid_range", f"days are from {EARLIEST_DAY} to {LATEST_DAY}, not {day}"
             )
-    today = ctx.today()
     last = last or (today if first is None else min(today, first + timedelta(DEFAULT_DAYS - 1)))
     first = first or last - timedelta(days=DEFAULT_DAYS - 1)
     if first > last:
         raise ApiError(422, "invalid_range", f"from ({first}) is after to ({last})")
     if (last - first).days >= MAX_DAYS:
         raise ApiError(422, "invalid_range", f"a range is at most {MAX_DAYS} days")
-    return Selection(first, last, granularity, unit_id, service_area, queue_id, pathway_id)
+    return first, last
 
 
 Selected = Annotated[Selection, Depends(selection)]

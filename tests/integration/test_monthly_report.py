@@ -283,13 +283,19 @@ def figures(report: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in report.items() if k != "metadata"}
 
 
-async def test_the_report_worked_by_hand(engine: AsyncEngine, registry: Path) -> None:
+async def worked_by_hand(engine: AsyncEngine, registry: Path) -> dict[str, Any]:
+    """The JSON report of the month worked by hand."""
     reader = await token(engine)
     async with gateway(engine, registry) as client:
         response = await client.get(URL, headers=reader)
     assert response.status_code == 200
     assert response.headers["content-type"] == "application/json"
-    report = response.json()
+    report: dict[str, Any] = response.json()
+    return report
+
+
+async def test_the_county_figures_worked_by_hand(engine: AsyncEngine, registry: Path) -> None:
+    report = await worked_by_hand(engine, registry)
     assert (report["month"], report["previous_month"], report["year_before"]) == (
         "2025-10",
         "2025-09",
@@ -330,6 +336,9 @@ async def test_the_report_worked_by_hand(engine: AsyncEngine, registry: Path) ->
     }
     assert total["pathways"]["month"] == pathways(2, 1, 1, 2, thumbs_up=1)  # e3 and e4 active
 
+
+async def test_the_service_areas_worked_by_hand(engine: AsyncEngine, registry: Path) -> None:
+    report = await worked_by_hand(engine, registry)
     sa1, sa2 = report["service_areas"]
     assert (sa1["service_area_id"], sa1["name"], sa2["service_area_id"]) == (
         "sa1",
@@ -399,6 +408,10 @@ async def test_the_report_worked_by_hand(engine: AsyncEngine, registry: Path) ->
         ("nikotiini", pathways(1, 0, 0, 1))
     ]
 
+
+async def test_the_trend_worked_by_hand(engine: AsyncEngine, registry: Path) -> None:
+    report = await worked_by_hand(engine, registry)
+    total = report["total"]
     trend = {p["month"]: p for p in report["trend"]}
     assert list(trend) == [f"2024-{m}" for m in ("10", "11", "12")] + [
         f"2025-{m:02d}" for m in range(1, 11)

@@ -1,40 +1,84 @@
-"""SQL of the chat endpoints: the same tables chat_metrics keeps."""
+"""SQL of the chat endpoints and the monthly report: the same tables chat_metrics keeps."""
 
 from __future__ import annotations
 
 import json
 from collections import Counter
-from datetime import date, datetime
-from typing import Any
+from dataclasses import dataclass
+from datetime import datetime
+from typing import NamedTuple
 
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from services.gateway.periods import Selection
-from services.gateway.sql import sums
-
-_QUEUE_SUMS = sums(
-    "offered",
-    "answered",
-    "abandoned",
-    "short_abandoned",
-    "transferred_out",
-    "closed",
-    "handle_ms",
-    "resolved_true",
-    "resolved_known",
-    "bot_handovers",
-    within_sl="answered_within_sl",
-    wait_ms="answered_wait_ms",
-)
+from services.gateway.sql import Counts, Sums
 
 
-def _queue_filter(queues: list[str] | None, column: str = "queue_id") -> str:
-    return "" if queues is None else f" AND {column} = ANY(CAST(:queues AS text[]))"
+@dataclass(frozen=True, slots=True)
+class QueueCounts(Counts):
+    """The columns of chat_queue_daily."""
+
+    offered: int
+    answered: int
+    abandoned: int
+    short_abandoned: int
+    transferred_out: int
+    closed: int
+    handle_ms: int
+    resolved_true: int
+    resolved_known: int
+    bot_handovers: int
+    answered_within_sl: int
+    answered_wait_ms: int
 
 
-async def open_visits(conn: AsyncConnection) -> dict[str, tuple[int, datetime | None, int]]:
-    """Per queue: (waiting, oldest entry of a waiting visit, active conversations)."""
+@dataclass(frozen=True, slots=True)
+class QueueSums(Sums[QueueCounts]):
+    queues: frozenset[str]  # the queues summed
+
+
+@dataclass(frozen=True, slots=True)
+class BotCounts(Counts):
+    """The columns of chat_bot_daily: conversations started with the bot, and resolved by it."""
+
+    sessions: int
+    resolved: int
+
+
+class OpenVisits(NamedTuple):
+    waiting: int
+    oldest: datetime | None  # the entry of the longest-waiting visit
+    active: int  # answered and not closed
+
+
+class Agents(NamedTuple):
+    available: int  # professionals available
+    slots: int  # their summed capacity
+
+
+@dataclass(frozen=True, slots=True)
+class Now:
+    """Per queue: the visits and professionals now, and the counts of today."""
+
+    visits: dict[str, OpenVisits]
+    agents: dict[str, Agents]
+    today: dict[str, QueueCounts]
+
+
+def _queue_filter(queues: list[str] | None) -> str:
+    return "" if queues is None else " AND queue_id = ANY(CAST(:queues AS text[]))"
+
+
+async def now(conn: AsyncConnection, today: Selection) -> Now:
+    """What `GET /v1/chat/queues` shows; `today` selects the day in total."""
+    visits = await open_visits(conn)
+    agents = await available_agents(conn)
+    sums = await queue_sums(conn, today, None, by_queue=True)
+    return Now(visits, agents, {r.key: r.counts for r in sums if r.key is not None})
+
+
+async def open_visits(conn: AsyncConnection) -> dict[str, OpenVisits]:
     rows = await conn.execute(
         text(
             "SELECT queue_id, count(*) FILTER (WHERE outcome = 'waiting') AS waiting, "
@@ -44,11 +88,10 @@ async def open_visits(conn: AsyncConnection) -> dict[str, tuple[int, datetime | 
             "OR (outcome = 'answered' AND closed_at IS NULL) GROUP BY queue_id"
         )
     )
-    return {r.queue_id: (r.waiting, r.oldest, r.active) for r in rows}
+    return {r.queue_id: OpenVisits(r.waiting, r.oldest, r.active) for r in rows}
 
 
-async def available_agents(conn: AsyncConnection) -> dict[str, tuple[int, int]]:
-    """Per queue: (available professionals, their summed capacity)."""
+async def available_agents(conn: AsyncConnection) -> dict[str, Agents]:
     rows = await conn.execute(
         text("SELECT queue_ids, capacity FROM chat_agents WHERE status = 'available'")
     )
@@ -58,35 +101,22 @@ async def available_agents(conn: AsyncConnection) -> dict[str, tuple[int, int]]:
         for queue in json.loads(r.queue_ids):
             agents[queue] += 1
             slots[queue] += r.capacity
-    return {q: (agents[q], slots[q]) for q in agents}
-
-
-async def service_levels(conn: AsyncConnection, day: date) -> dict[str, float]:
-    rows = await conn.execute(
-        text(
-            "SELECT queue_id, answered_within_sl::float8 "
-            "/ NULLIF(answered + abandoned - short_abandoned, 0) AS sl "
-            "FROM chat_queue_daily WHERE day = :day"
-        ),
-        {"day": day},
-    )
-    return {r.queue_id: r.sl for r in rows if r.sl is not None}
+    return {q: Agents(agents[q], slots[q]) for q in agents}
 
 
 async def queue_sums(
     conn: AsyncConnection, sel: Selection, queues: list[str] | None, by_queue: bool
-) -> list[Any]:
+) -> list[QueueSums]:
     columns, group = sel.grouping("day", "queue_id" if by_queue else None)
-    return list(
-        await conn.execute(
-            text(
-                f"SELECT {columns}, {_QUEUE_SUMS}, array_agg(DISTINCT queue_id) AS queues "
-                "FROM chat_queue_daily WHERE day BETWEEN :first AND :last"
-                f"{_queue_filter(queues)} GROUP BY {group} ORDER BY {group}"
-            ),
-            {"first": sel.first, "last": sel.last, "queues": queues},
-        )
+    rows = await conn.execute(
+        text(
+            f"SELECT {columns}, {QueueCounts.summed()}, array_agg(DISTINCT queue_id) AS queues "
+            "FROM chat_queue_daily WHERE day BETWEEN :first AND :last"
+            f"{_queue_filter(queues)} GROUP BY {group} ORDER BY {group}"
+        ),
+        {"first": sel.first, "last": sel.last, "queues": queues},
     )
+    return [QueueSums(r.period, r.key, QueueCounts.of(r), frozenset(r.queues)) for r in rows]
 
 
 async def wait_p90(
@@ -105,13 +135,14 @@ async def wait_p90(
     return {(r.period, r.key): r.p90 for r in rows}
 
 
-async def bot_sums(conn: AsyncConnection, sel: Selection) -> dict[str, tuple[int, int]]:
+async def bot_sums(conn: AsyncConnection, sel: Selection) -> dict[str, BotCounts]:
+    """Per period: the chatbot's conversations (county-wide: they belong to no queue)."""
     rows = await conn.execute(
         text(
-            f"SELECT {sel.period_sql('day')} AS period, {sums('sessions', 'resolved')} "
+            f"SELECT {sel.period_sql('day')} AS period, {BotCounts.summed()} "
             "FROM chat_bot_daily "
             "WHERE day BETWEEN :first AND :last GROUP BY period"
         ),
         {"first": sel.first, "last": sel.last},
     )
-    return {r.period: (r.sessions, r.resolved) for r in rows}
+    return {r.period: BotCounts.of(r) for r in rows}

@@ -1,18 +1,40 @@
-"""SQL of the feedback endpoints: the tables feedback_ingest keeps."""
+"""SQL of the feedback endpoints and the monthly report: the tables feedback_ingest keeps."""
 
 from __future__ import annotations
 
-from typing import Any
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import NamedTuple
 
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from services.gateway.periods import Selection
-from services.gateway.sql import sums
+from services.gateway.sql import Counts, Sums, sums
 
-_NPS_SUMS = sums(
-    "promoters", "passives", "detractors", sent="surveys_sent", failed="delivery_failed"
-)
+
+@dataclass(frozen=True, slots=True)
+class SurveyCounts(Counts):
+    """The columns of feedback_unit_daily, by the day the survey was sent."""
+
+    surveys_sent: int
+    delivery_failed: int
+    promoters: int
+    passives: int
+    detractors: int
+
+
+class Comment(NamedTuple):
+    day: date
+    unit_id: str
+    service_area: str
+    score: int | None
+    text: str
+
+
+class Suppressed(NamedTuple):
+    since: datetime
+    reason: str
 
 
 def _units(units: list[str] | None) -> str:
@@ -21,18 +43,17 @@ def _units(units: list[str] | None) -> str:
 
 async def nps_sums(
     conn: AsyncConnection, sel: Selection, units: list[str] | None, by_unit: bool
-) -> list[Any]:
+) -> list[Sums[SurveyCounts]]:
     columns, group = sel.grouping("day", "unit_id" if by_unit else None)
-    return list(
-        await conn.execute(
-            text(
-                f"SELECT {columns}, {_NPS_SUMS} FROM feedback_unit_daily "
-                "WHERE day BETWEEN :first AND :last"
-                f"{_units(units)} GROUP BY {group} ORDER BY {group}"
-            ),
-            {"first": sel.first, "last": sel.last, "units": units},
-        )
+    rows = await conn.execute(
+        text(
+            f"SELECT {columns}, {SurveyCounts.summed()} FROM feedback_unit_daily "
+            "WHERE day BETWEEN :first AND :last"
+            f"{_units(units)} GROUP BY {group} ORDER BY {group}"
+        ),
+        {"first": sel.first, "last": sel.last, "units": units},
     )
+    return [Sums(r.period, r.key, SurveyCounts.of(r)) for r in rows]
 
 
 async def responses_by_unit(
@@ -51,28 +72,28 @@ async def responses_by_unit(
 
 async def comments(
     conn: AsyncConnection, sel: Selection, units: list[str], limit: int
-) -> list[Any]:
-    return list(
-        await conn.execute(
-            text(
-                "SELECT day, unit_id, service_area, score, text FROM feedback_comments "
-                "WHERE day BETWEEN :first AND :last AND unit_id = ANY(CAST(:units AS text[])) "
-                "ORDER BY time DESC, event_id LIMIT :limit"
-            ),
-            {"first": sel.first, "last": sel.last, "units": units, "limit": limit},
-        )
+) -> list[Comment]:
+    rows = await conn.execute(
+        text(
+            "SELECT day, unit_id, service_area, score, text FROM feedback_comments "
+            "WHERE day BETWEEN :first AND :last AND unit_id = ANY(CAST(:units AS text[])) "
+            "ORDER BY time DESC, event_id LIMIT :limit"
+        ),
+        {"first": sel.first, "last": sel.last, "units": units, "limit": limit},
     )
+    return [Comment(r.day, r.unit_id, r.service_area, r.score, r.text) for r in rows]
 
 
-async def suppression(conn: AsyncConnection, recipient: str) -> Any:
+async def suppression(conn: AsyncConnection, recipient: str) -> Suppressed | None:
     rows = await conn.execute(
         text("SELECT since, reason FROM feedback_suppressions WHERE recipient = :r"),
         {"r": recipient},
     )
-    return rows.one_or_none()
+    row = rows.one_or_none()
+    return None if row is None else Suppressed(row.since, row.reason)
 
 
-async def suppress(conn: AsyncConnection, recipient: str, reason: str) -> Any:
+async def suppress(conn: AsyncConnection, recipient: str, reason: str) -> Suppressed:
     """Suppress from now on, or keep the earlier suppression; the row as it now stands."""
     rows = await conn.execute(
         text(
@@ -83,4 +104,5 @@ async def suppress(conn: AsyncConnection, recipient: str, reason: str) -> Any:
         ),
         {"r": recipient, "reason": reason},
     )
-    return rows.one()
+    row = rows.one()
+    return Suppressed(row.since, row.reason)

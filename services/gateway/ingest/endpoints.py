@@ -16,21 +16,27 @@ from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any, Literal
 
 from aiokafka.errors import KafkaError
-from fastapi import APIRouter, Depends, Header, Request
+from fastapi import APIRouter, Header, Request
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError
 
-from services.common.events import COMMENT_MAX, SMS_TEXT_MAX, STREAMS, InvalidEvent, Stream
+from services.common.events import (
+    COMMENT_MAX,
+    SMS_TEXT_MAX,
+    STREAMS,
+    Envelope,
+    InvalidEvent,
+    Stream,
+)
 from services.common.hashing import InvalidPhoneNumber, hash_recipient
 from services.common.producer import publish
 from services.common.redaction import redact
 from services.gateway.auth.dependencies import Ingester
 from services.gateway.body import SMALL_BODY_BYTES, decode, read_body
-from services.gateway.context import GatewayContext, context
+from services.gateway.context import Context, GatewayContext
 from services.gateway.errors import ApiError
 from services.gateway.ingest.limits import MAX_BODY_BYTES, MAX_EVENTS, RateLimit
 
 router = APIRouter(tags=["ingest"])
-Context = Annotated[GatewayContext, Depends(context)]
 SMS_NAMESPACE = uuid.UUID("2b4f7c1e-8d5a-4f0b-9c3e-6a1d2e7f9b40")
 RATE = RateLimit(rate=50, burst=100)
 
@@ -143,7 +149,7 @@ def _sms_event(sms: InboundSms, recipient: str, ctx: GatewayContext) -> Any:
         raise ApiError(422, "invalid_request", [{"where": where, "problem": exc.detail}]) from None
 
 
-def _parsed(ctx: GatewayContext, stream: Stream, item: Any) -> Any:
+def _parsed(ctx: GatewayContext, stream: Stream[Envelope], item: Any) -> Any:
     """An event checked by the rules the consumers apply (schema, time, NUL)."""
     max_future = timedelta(seconds=ctx.settings.max_future_seconds)
     return stream.parse(json.dumps(item), datetime.now(UTC), max_future)
@@ -176,7 +182,7 @@ def _fitted(text: str, most: int) -> str:
     return text if len(text) <= most else text[: most - 1] + "…"
 
 
-async def _publish(ctx: GatewayContext, stream: Stream, events: list[Any]) -> None:
+async def _publish(ctx: GatewayContext, stream: Stream[Envelope], events: list[Any]) -> None:
     if ctx.producer is None:
         raise ApiError(503, "unavailable", "no Kafka producer is configured")
     try:

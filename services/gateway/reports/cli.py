@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 from services.common.db import create_engine
+from services.common.months import Month
 from services.common.registry import Registry, load_registry
 from services.common.settings import Settings, get_settings
 from services.common.tokens import Principal
@@ -16,7 +17,7 @@ from services.gateway.context import GatewayContext
 from services.gateway.reports import formats
 from services.gateway.reports.render_pdf import PdfUnavailable
 from services.gateway.reports.schemas import MonthlyReport
-from services.gateway.reports.service import Month, build_report
+from services.gateway.reports.service import build_report
 
 # The command line reads the database directly: it sees every unit (narrow with the options).
 EVERYONE = Principal("cli", "kanava report", frozenset({"read"}), frozenset(), frozenset())

@@ -3,25 +3,27 @@
 from __future__ import annotations
 
 import asyncio
+from dataclasses import dataclass
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Path, Query
 from fastapi.responses import Response
 from pydantic import BaseModel
 
+from services.common.months import MONTH_PATTERN, Month
 from services.gateway.auth.dependencies import Reader
-from services.gateway.context import GatewayContext, context
+from services.gateway.context import Context
 from services.gateway.errors import ApiError
+from services.gateway.periods import ID_PATTERN
 from services.gateway.reports import formats
 from services.gateway.reports.formats import Format
 from services.gateway.reports.grafana import GrafanaUnavailable, post_snapshot
 from services.gateway.reports.render_pdf import PdfUnavailable
 from services.gateway.reports.schemas import MonthlyReport
-from services.gateway.reports.service import MONTH_PATTERN, Month, build_report
+from services.gateway.reports.service import build_report
 
 router = APIRouter(prefix="/v1/reports", tags=["reports"])
-Context = Annotated[GatewayContext, Depends(context)]
-_ID = r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,199}$"  # as the statistics endpoints' filters
+MonthPath = Annotated[str, Path(pattern=MONTH_PATTERN, description="YYYY-MM", examples=["2025-10"])]
 _DOCUMENTS = {
     "text/csv": {"schema": {"type": "string"}},
     "text/html": {"schema": {"type": "string"}},
@@ -29,23 +31,44 @@ _DOCUMENTS = {
 }
 
 
+@dataclass(frozen=True, slots=True)
+class Asked:
+    """The report asked for: a month, a format, optionally one unit or service area."""
+
+    month: Month
+    format: Format
+    unit_id: str | None
+    service_area: str | None
+
+
+def _asked(
+    month: MonthPath,
+    fmt: Annotated[Format, Query(alias="format", description="json, csv, html or pdf")] = "json",
+    unit_id: Annotated[str | None, Query(pattern=ID_PATTERN, description="one unit")] = None,
+    service_area: Annotated[
+        str | None, Query(pattern=ID_PATTERN, description="one service area")
+    ] = None,
+) -> Asked:
+    return Asked(Month.parse(month), fmt, unit_id, service_area)
+
+
+AskedFor = Annotated[Asked, Depends(_asked)]
+
+
 @router.get(
     "/monthly/{month}",
     response_model=MonthlyReport,
     responses={200: {"content": _DOCUMENTS, "description": "the report in the asked format"}},
 )
-async def monthly_report(
-    ctx: Context,
-    who: Reader,
-    month: Annotated[str, Path(pattern=MONTH_PATTERN, description="YYYY-MM", examples=["2025-10"])],
-    fmt: Annotated[Format, Query(alias="format", description="json, csv, html or pdf")] = "json",
-    unit_id: Annotated[str | None, Query(pattern=_ID, description="one unit")] = None,
-    service_area: Annotated[str | None, Query(pattern=_ID, description="one service area")] = None,
-) -> Response:
+async def monthly_report(ctx: Context, who: Reader, asked: AskedFor) -> Response:
     """The month against the previous month and the same month a year before, per service
     area, unit, queue and pathway: chat, NPS, pathways and digital share, with targets,
     definitions and (HTML, PDF) charts. A limited token's report covers only its units."""
-    report = await build_report(ctx, who, Month.parse(month), unit_id, service_area)
+    report = await build_report(ctx, who, asked.month, asked.unit_id, asked.service_area)
+    return await _document(report, asked.format)
+
+
+async def _document(report: MonthlyReport, fmt: Format) -> Response:
     if fmt == "json":
         return Response(report.model_dump_json(), media_type="application/json")
     # rendering takes CPU (a PDF about a second): keep the event loop free meanwhile
@@ -69,11 +92,7 @@ class Snapshot(BaseModel):
 
 
 @router.post("/monthly/{month}/grafana-snapshot", response_model=Snapshot)
-async def grafana_snapshot(
-    ctx: Context,
-    who: Reader,
-    month: Annotated[str, Path(pattern=MONTH_PATTERN, description="YYYY-MM", examples=["2025-10"])],
-) -> Snapshot:
+async def grafana_snapshot(ctx: Context, who: Reader, month: MonthPath) -> Snapshot:
     """The month's report as a Grafana snapshot of the "Monthly report" dashboard, its panels
     carrying the figures (KANAVA_GRAFANA_URL, KANAVA_GRAFANA_TOKEN)."""
     url, token = ctx.settings.grafana_url, ctx.settings.grafana_token

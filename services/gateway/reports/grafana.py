@@ -10,10 +10,12 @@ from typing import Any
 from grafana_client.api import GrafanaApi
 from grafana_client.client import GrafanaException
 
+from services.common.months import Month
 from services.gateway.reports.schemas import MonthlyReport, NpsComparison
 
 DASHBOARD_UID = "kanava-monthly-report"  # the provisioned dashboard the snapshot belongs to
 Frame = dict[str, Any]
+PANEL_HEIGHT = 12
 
 
 class GrafanaUnavailable(RuntimeError):
@@ -22,29 +24,19 @@ class GrafanaUnavailable(RuntimeError):
 
 def snapshot_dashboard(report: MonthlyReport) -> dict[str, Any]:
     """The dashboard model, each panel carrying its data frames."""
-    panels = [
-        _panel(
-            1,
+    contents = [
+        (
             "Chat service level by month",
             "timeseries",
             _trend(report, "chat_service_level"),
             "percentunit",
-            0,
         ),
-        _panel(2, "NPS by month (ci95)", "timeseries", _nps_trend(report), "none", 12),
-        _panel(
-            3,
-            "Digital share by month",
-            "timeseries",
-            _trend(report, "digital_share"),
-            "percentunit",
-            24,
-        ),
-        _panel(4, f"NPS by unit, {report.month}", "table", _nps_by_unit(report), "none", 36),
-        _panel(
-            5, f"Contacts by channel, {report.month}", "barchart", _channels(report), "none", 48
-        ),
+        ("NPS by month (ci95)", "timeseries", _nps_trend(report), "none"),
+        ("Digital share by month", "timeseries", _trend(report, "digital_share"), "percentunit"),
+        (f"NPS by unit, {report.month}", "table", _nps_by_unit(report), "none"),
+        (f"Contacts by channel, {report.month}", "barchart", _channels(report), "none"),
     ]
+    panels = [_panel(n, *content) for n, content in enumerate(contents, start=1)]
     return {
         "uid": DASHBOARD_UID,
         "title": f"{report.title}",
@@ -74,14 +66,13 @@ def post_snapshot(url: str, token: str, report: MonthlyReport, expires: int) -> 
     return answer
 
 
-def _panel(
-    panel_id: int, title: str, kind: str, frames: list[Frame], unit: str, y: int
-) -> dict[str, Any]:
+def _panel(panel_id: int, title: str, kind: str, frames: list[Frame], unit: str) -> dict[str, Any]:
+    """A full-width panel, the panels one under another in the order of their ids."""
     return {
         "id": panel_id,
         "type": kind,
         "title": title,
-        "gridPos": {"x": 0, "y": y, "w": 24, "h": 12},
+        "gridPos": {"x": 0, "y": (panel_id - 1) * PANEL_HEIGHT, "w": 24, "h": PANEL_HEIGHT},
         "datasource": {"type": "datasource", "uid": "grafana"},
         "targets": [{"refId": "A", "datasource": {"type": "datasource", "uid": "grafana"}}],
         "fieldConfig": {"defaults": {"unit": unit}, "overrides": []},
@@ -160,6 +151,4 @@ def _channels(report: MonthlyReport) -> list[Frame]:
 
 
 def _month_end(month: str) -> str:
-    year, number = (int(part) for part in month.split("-"))
-    following = f"{year + number // 12:04d}-{number % 12 + 1:02d}"
-    return f"{following}-01T00:00:00Z"
+    return f"{Month.parse(month).shift(1).first}T00:00:00Z"

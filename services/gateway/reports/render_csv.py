@@ -26,7 +26,10 @@ from services.gateway.reports.schemas import (
     MonthlyReport,
     NpsComparison,
     PathwayComparison,
+    ServiceAreaReport,
     ShareComparison,
+    TotalReport,
+    UnitReport,
 )
 
 COLUMNS = (
@@ -101,40 +104,52 @@ def render(report: MonthlyReport) -> str:
 def rows(report: MonthlyReport) -> Iterator[Row]:
     periods = (report.month, report.previous_month, report.year_before)
     yield ("report", "total", None, None, None, report.title, "period", *periods, None, None)
-    total = report.total
+    yield from _total(report.total)
+    for area in report.service_areas:
+        yield from _service_area(area)
+
+
+def _total(total: TotalReport) -> Iterator[Row]:
     where: tuple[Any, ...] = ("total", None, None, None, total.name)
     if total.chat:
-        yield from _chat("chat", where, total.chat)
+        yield from _chat(where, total.chat)
     if total.chatbot:
         yield from _measures("chatbot", where, BOT, _three(total.chatbot))
-    if total.nps:
-        yield from _nps(where, total.nps)
-    if total.digital_share:
-        yield from _share(where, total.digital_share)
+    yield from _figures(where, None, total.nps, total.digital_share)
     if total.pathways:
         yield from _pathway(where, total.pathways)
-    for area in report.service_areas:
-        where = ("service_area", area.service_area_id, None, None, area.name)
-        if area.chat:
-            yield from _chat("chat", where, area.chat)
-        if area.nps:
-            yield from _nps(where, area.nps)
-        if area.digital_share:
-            yield from _share(where, area.digital_share)
-        for pathway in area.pathways:
-            where = ("pathway", area.service_area_id, None, pathway.pathway_id, pathway.name)
-            yield from _pathway(where, pathway)
-        for unit in area.units:
-            where = ("unit", area.service_area_id, unit.unit_id, None, unit.name)
-            if unit.chat:
-                yield from _chat("chat", where, unit.chat)
-            if unit.nps:
-                yield from _nps(where, unit.nps)
-            if unit.digital_share:
-                yield from _share(where, unit.digital_share)
-            for queue in unit.queues:
-                where = ("queue", area.service_area_id, unit.unit_id, queue.queue_id, queue.name)
-                yield from _chat("chat", where, queue.chat)
+
+
+def _service_area(area: ServiceAreaReport) -> Iterator[Row]:
+    where = ("service_area", area.service_area_id, None, None, area.name)
+    yield from _figures(where, area.chat, area.nps, area.digital_share)
+    for pathway in area.pathways:
+        at = ("pathway", area.service_area_id, None, pathway.pathway_id, pathway.name)
+        yield from _pathway(at, pathway)
+    for unit in area.units:
+        yield from _unit(area, unit)
+
+
+def _unit(area: ServiceAreaReport, unit: UnitReport) -> Iterator[Row]:
+    where = ("unit", area.service_area_id, unit.unit_id, None, unit.name)
+    yield from _figures(where, unit.chat, unit.nps, unit.digital_share)
+    for queue in unit.queues:
+        at = ("queue", area.service_area_id, unit.unit_id, queue.queue_id, queue.name)
+        yield from _chat(at, queue.chat)
+
+
+def _figures(
+    where: tuple[Any, ...],
+    chat: ChatComparison | None,
+    nps: NpsComparison | None,
+    share: ShareComparison | None,
+) -> Iterator[Row]:
+    if chat:
+        yield from _chat(where, chat)
+    if nps:
+        yield from _nps(where, nps)
+    if share:
+        yield from _share(where, share)
 
 
 def _three(comparison: Any) -> tuple[Any, Any, Any]:
@@ -154,9 +169,9 @@ def _measures(
         yield (section, *where, measure, *values, target, met)
 
 
-def _chat(section: str, where: tuple[Any, ...], chat: ChatComparison) -> Iterator[Row]:
+def _chat(where: tuple[Any, ...], chat: ChatComparison) -> Iterator[Row]:
     goal = {"service_level": (chat.service_level_target, chat.service_level_target_met)}
-    yield from _measures(section, where, CHAT, _three(chat), goal)
+    yield from _measures("chat", where, CHAT, _three(chat), goal)
 
 
 def _nps(where: tuple[Any, ...], nps: NpsComparison) -> Iterator[Row]:

@@ -4,25 +4,30 @@ unit and pathway and by month, over the month and the twelve before it."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from services.gateway.chat import repository as chat
-from services.gateway.contacts.endpoints import channel_counts
+from services.gateway.chat.repository import BotCounts, QueueSums
+from services.gateway.contacts import repository as contacts
 from services.gateway.feedback import repository as feedback
-from services.gateway.pathways.endpoints import active_at_period_end, pathway_sums
+from services.gateway.feedback.repository import SurveyCounts
+from services.gateway.pathways import repository as pathways
+from services.gateway.pathways.repository import PathwayCounts
 from services.gateway.periods import Selection
+from services.gateway.sql import Sums
+
+Key = tuple[str, str | None]  # (month, queue, unit or pathway)
 
 
 @dataclass(frozen=True, slots=True)
 class Stored:
-    chat: list[Any]  # queue_sums rows: period, key = queue_id, sums
-    bots: dict[str, tuple[int, int]] | None  # period -> (sessions, resolved); county-wide only
-    nps: list[Any]  # nps_sums rows: period, key = unit_id, sums
-    pathways: list[Any]  # pathway_sums rows: period, key = pathway_id, sums
-    active: dict[tuple[str, str | None], int]  # (period, pathway_id) -> active at its end
-    contacts: dict[tuple[str, str | None], dict[str, int]]  # (period, unit_id) -> channel -> n
+    chat: list[QueueSums]  # key: the queue
+    bots: dict[str, BotCounts] | None  # by month; county-wide only
+    nps: list[Sums[SurveyCounts]]  # key: the unit
+    pathways: list[Sums[PathwayCounts]]  # key: the pathway
+    active: dict[Key, int]  # enrolments active at the end of the month
+    contacts: dict[Key, dict[str, int]]  # contacts by channel
 
 
 async def read(
@@ -40,7 +45,7 @@ async def read(
             chat=await chat.queue_sums(conn, sel, queues, by_queue=True),
             bots=await chat.bot_sums(conn, sel) if county_wide else None,
             nps=await feedback.nps_sums(conn, sel, units, by_unit=True),
-            pathways=await pathway_sums(conn, sel, units, by_pathway=True),
-            active=await active_at_period_end(conn, sel, units, by_pathway=True),
-            contacts=await channel_counts(conn, sel, units, by_unit=True),
+            pathways=await pathways.pathway_sums(conn, sel, units, by_pathway=True),
+            active=await pathways.active_at_period_end(conn, sel, units, by_pathway=True),
+            contacts=await contacts.channel_counts(conn, sel, units, by_unit=True),
         )

@@ -10,24 +10,26 @@ return for it with `granularity=month`. Nothing depends on the clock but `genera
 
 from __future__ import annotations
 
-import re
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
-from types import SimpleNamespace
-from typing import Any, TypeVar
+from datetime import UTC, datetime
+from typing import TypeVar
 
-from services.common.registry import Registry
+from services.common import formulas
+from services.common.months import Month
+from services.common.registry import Queue, Registry, ServiceArea
 from services.common.tokens import Principal
-from services.gateway.chat.endpoints import stats_row as chat_row
-from services.gateway.contacts.endpoints import share_row
+from services.gateway.chat import service as chat_service
+from services.gateway.chat.repository import QueueSums
+from services.gateway.contacts import service as contacts_service
 from services.gateway.context import GatewayContext
-from services.gateway.feedback.endpoints import nps_row
+from services.gateway.feedback import service as feedback_service
 from services.gateway.feedback.schemas import NpsFigures
-from services.gateway.pathways.endpoints import stats_row as pathway_row
+from services.gateway.pathways import service as pathways_service
 from services.gateway.periods import Selection
 from services.gateway.reports import definitions, repository
+from services.gateway.reports.repository import Key
 from services.gateway.reports.schemas import (
     BotComparison,
     BotFigures,
@@ -51,8 +53,8 @@ from services.gateway.reports.schemas import (
     UnitReport,
 )
 from services.gateway.scope import visible_queues, visible_units
+from services.gateway.sql import Sums, total
 
-MONTH_PATTERN = r"^[1-9][0-9]{3}-(0[1-9]|1[0-2])$"
 TREND_MONTHS = 13  # the month and the twelve before it
 NOT_REGISTERED = "Not in the registry"
 GENERATOR = "kanava gateway, services/gateway/reports"
@@ -71,43 +73,13 @@ _MONTH_NAMES = (
     "December",
 )
 T = TypeVar("T")
-
-
-@dataclass(frozen=True, slots=True, order=True)
-class Month:
-    year: int
-    month: int
-
-    @classmethod
-    def parse(cls, text: str) -> Month:
-        if not re.fullmatch(MONTH_PATTERN, text):
-            raise ValueError(f"{text!r} is not a month YYYY-MM")
-        return cls(int(text[:4]), int(text[5:]))
-
-    def shift(self, months: int) -> Month:
-        index = self.year * 12 + self.month - 1 + months
-        return Month(index // 12, index % 12 + 1)
-
-    @property
-    def label(self) -> str:
-        return f"{self.year:04d}-{self.month:02d}"
-
-    @property
-    def name(self) -> str:
-        return f"{_MONTH_NAMES[self.month - 1]} {self.year}"
-
-    @property
-    def first(self) -> date:
-        return date(self.year, self.month, 1)
-
-    @property
-    def last(self) -> date:
-        return self.shift(1).first - timedelta(days=1)
+V = TypeVar("V")
 
 
 def month_name(label: str) -> str:
     """`2025-10` → `October 2025`."""
-    return Month.parse(label).name
+    month = Month.parse(label)
+    return f"{_MONTH_NAMES[month.month - 1]} {month.year}"
 
 
 async def build_report(
@@ -116,7 +88,6 @@ async def build_report(
     month: Month,
     unit_id: str | None = None,
     service_area: str | None = None,
-    now: datetime | None = None,
 ) -> MonthlyReport:
     """The report of `month` as `who` may see it, optionally of one unit or service area."""
     asked = Selection(month.first, month.last, "month", unit_id, service_area, None, None)
@@ -125,26 +96,20 @@ async def build_report(
     window = Selection(month.shift(1 - TREND_MONTHS).first, month.last, "month", *[None] * 4)
     stored = await repository.read(ctx.engine, window, units, queues, queues is None)
     assembly = _Assembly(ctx, stored, month)
-    return assembly.report(units, queues, _scope(ctx, who, units, unit_id, service_area), now)
+    return assembly.report(units, queues, _scope(ctx.registry, units, asked))
 
 
-def _scope(
-    ctx: GatewayContext,
-    who: Principal,
-    units: list[str] | None,
-    unit_id: str | None,
-    service_area: str | None,
-) -> Scope:
+def _scope(registry: Registry, units: list[str] | None, asked: Selection) -> Scope:
     if units is None:
         return Scope(limited=False, units=None, description="All units of the county")
-    names = [_unit_name(ctx.registry, u) for u in units]
-    if unit_id:
-        why = f"unit {unit_id}"
-    elif service_area:
-        area = next((a.name for a in ctx.registry.service_areas if a.id == service_area), None)
-        why = f"service area {area or service_area}"
+    if asked.unit_id:
+        why = f"unit {asked.unit_id}"
+    elif asked.service_area:
+        area = next((a.name for a in registry.service_areas if a.id == asked.service_area), None)
+        why = f"service area {area or asked.service_area}"
     else:
         why = "the units this token may read"
+    names = [_unit_name(registry, u) for u in units]
     listed = ", ".join(names) if names else "none"
     return Scope(limited=True, units=units, description=f"{why[0].upper()}{why[1:]}: {listed}")
 
@@ -154,12 +119,9 @@ def _unit_name(registry: Registry, unit_id: str) -> str:
     return unit.name if unit else unit_id
 
 
-def _summed(rows: Sequence[Any], period: str, **extra: Any) -> SimpleNamespace:
-    """One row whose integer columns are the sums of `rows` (all of one period): a unit or
-    service area sums its queues, units or pathways."""
-    columns = [c for c in rows[0]._fields if c not in ("period", "key", "queues")]
-    sums = {c: sum(getattr(r, c) for r in rows) for c in columns}
-    return SimpleNamespace(period=period, key=None, **sums, **extra)
+def _found(index: Mapping[Key, V], period: str, keys: Iterable[str | None]) -> list[V]:
+    """The rows of `period` of those keys that have one."""
+    return [index[(period, key)] for key in keys if (period, key) in index]
 
 
 def _comparison(figures: Sequence[T | None]) -> tuple[T | None, T | None, T | None] | None:
@@ -169,10 +131,23 @@ def _comparison(figures: Sequence[T | None]) -> tuple[T | None, T | None, T | No
     return month, previous, year_before
 
 
+@dataclass(frozen=True, slots=True)
+class _Group:
+    """What a service area's section sums: its units, queues and pathways."""
+
+    service_area_id: str | None  # None: the ids missing from the registry
+    name: str
+    units: list[str | None]
+    queues: list[str]
+    pathways: list[str]
+
+
 class _Assembly:
     def __init__(self, ctx: GatewayContext, stored: repository.Stored, month: Month) -> None:
-        self.ctx = ctx
         self.registry = ctx.registry
+        self.timezone = ctx.settings.timezone
+        self.min_responses = ctx.settings.min_responses
+        self.digital = ctx.settings.digital_channels
         self.month = month
         self.periods = (month.label, month.shift(-1).label, month.shift(-12).label)
         self.trend_months = [month.shift(n - TREND_MONTHS + 1).label for n in range(TREND_MONTHS)]
@@ -182,46 +157,53 @@ class _Assembly:
         self.pathways = {(r.period, r.key): r for r in stored.pathways}
         self.active = stored.active
         self.contacts = stored.contacts
-        self.min_responses = ctx.settings.min_responses
-        self.digital = ctx.settings.digital_channels
+        self.data_queues = sorted({q for _, q in self.chat if q is not None})
+        self.data_units = sorted({u for _, u in [*self.nps, *self.contacts] if u is not None})
+        self.data_pathways = sorted({p for _, p in [*self.pathways, *self.active] if p is not None})
 
     # --- figures of one period, summed over queues / units / pathways -----------------------
 
     def chat_figures(self, period: str, queues: Iterable[str]) -> ChatFigures | None:
-        rows = [self.chat[(period, q)] for q in queues if (period, q) in self.chat]
+        rows = _found(self.chat, period, queues)
         if not rows:
             return None
-        seen = sorted({q for r in rows for q in r.queues})
-        row = chat_row(self.ctx, _summed(rows, period, queues=seen), {}, {}, False)
+        # the figures do not include the queues' service-level seconds
+        summed = QueueSums(period, None, total(r.counts for r in rows), frozenset())
+        row = chat_service.stats_row(self.registry, summed, None, None)
         return ChatFigures.model_validate(row.model_dump(include=set(ChatFigures.model_fields)))
 
     def nps_figures(self, period: str, units: Iterable[str | None]) -> NpsFigures | None:
-        rows = [self.nps[(period, u)] for u in units if (period, u) in self.nps]
+        rows = _found(self.nps, period, units)
         if not rows:
             return None
-        row = nps_row(_summed(rows, period), self.min_responses, False)
-        return NpsFigures.model_validate(row.model_dump(exclude={"period", "unit_id"}))
+        return feedback_service.nps_figures(total(r.counts for r in rows), self.min_responses)
 
     def share_figures(self, period: str, units: Iterable[str | None]) -> ShareFigures | None:
-        found = [self.contacts[(period, u)] for u in units if (period, u) in self.contacts]
+        found = _found(self.contacts, period, units)
         if not found:
             return None
         channels: Counter[str] = Counter()
         for counts in found:
             channels.update(counts)
-        row = share_row(period, None, dict(sorted(channels.items())), self.digital)
+        by_channel = dict(sorted(channels.items()))
+        row = contacts_service.share_row(period, None, by_channel, self.digital)
         return ShareFigures.model_validate(row.model_dump(exclude={"period", "unit_id"}))
 
-    def pathway_figures(self, period: str, pathways: Iterable[str | None]) -> PathwayFigures | None:
-        ids = list(pathways)
-        rows = [self.pathways[(period, p)] for p in ids if (period, p) in self.pathways]
+    def pathway_figures(self, period: str, pathways: Sequence[str | None]) -> PathwayFigures | None:
+        rows = _found(self.pathways, period, pathways)
         if not rows:
             return None
-        active: dict[tuple[str, str | None], int] = {
-            (period, None): sum(self.active.get((period, p), 0) for p in ids)
-        }
-        row = pathway_row(_summed(rows, period), active, False)
+        summed = Sums(period, None, total(r.counts for r in rows))
+        active = sum(self.active.get((period, p), 0) for p in pathways)
+        row = pathways_service.stats_row(summed, active, False)
         return PathwayFigures.model_validate(row.model_dump(exclude={"period", "pathway_id"}))
+
+    def bot_figures(self, period: str) -> BotFigures | None:
+        found = self.bots.get(period) if self.bots is not None else None
+        if found is None:
+            return None
+        containment = formulas.ratio(found.resolved, found.sessions)
+        return BotFigures(sessions=found.sessions, resolved=found.resolved, containment=containment)
 
     # --- comparisons -------------------------------------------------------------------------
 
@@ -288,141 +270,141 @@ class _Assembly:
         )
 
     def bot_comparison(self) -> BotComparison | None:
-        if self.bots is None:
-            return None
-        figures = []
-        for period in self.periods:
-            sessions, resolved = self.bots.get(period, (0, 0))
-            containment = resolved / sessions if sessions else None
-            figures.append(
-                BotFigures(sessions=sessions, resolved=resolved, containment=containment)
-                if period in self.bots
-                else None
-            )
-        found = _comparison(figures)
+        found = _comparison([self.bot_figures(p) for p in self.periods])
         if found is None:
             return None
-        return BotComparison(month=found[0], previous_month=found[1], year_before=found[2])
+        month, previous, year_before = found
+        return BotComparison(month=month, previous_month=previous, year_before=year_before)
 
     # --- the report --------------------------------------------------------------------------
 
     def report(
-        self,
-        units: list[str] | None,
-        queues: list[str] | None,
-        scope: Scope,
-        now: datetime | None,
+        self, units: list[str] | None, queues: list[str] | None, scope: Scope
     ) -> MonthlyReport:
-        registry = self.registry
-        queue_unit = {q.id: q.unit for q in registry.queues}
-        unit_area = {u.id: u.service_area for u in registry.units}
-        pathway_area = {p.id: p.service_area for p in registry.pathways}
-        data_queues = sorted({q for _, q in self.chat if q is not None})
-        data_units = sorted({u for _, u in [*self.nps, *self.contacts] if u is not None})
-        data_pathways = sorted({p for _, p in [*self.pathways, *self.active] if p is not None})
-
-        areas: list[ServiceAreaReport] = []
-        area_ids: list[str | None] = [a.id for a in registry.service_areas]
-        for area_id in [*area_ids, None]:
-            if area_id is None:
-                area_units: list[str | None] = [u for u in data_units if u not in unit_area]
-                area_queues = [q for q in data_queues if q not in queue_unit]
-                area_paths = [p for p in data_pathways if p not in pathway_area]
-                name = NOT_REGISTERED
-            else:
-                area_units = [
-                    u.id
-                    for u in registry.units
-                    if u.service_area == area_id and (units is None or u.id in units)
-                ]
-                area_queues = [
-                    q.id
-                    for q in registry.queues
-                    if unit_area.get(q.unit) == area_id and (queues is None or q.id in queues)
-                ]
-                area_paths = [p.id for p in registry.pathways if p.service_area == area_id]
-                name = next(a.name for a in registry.service_areas if a.id == area_id)
-            area = self.service_area(area_id, name, area_units, area_queues, area_paths)
-            if area is not None:
-                areas.append(area)
-
-        everything = TotalReport(
-            name="County" if scope.units is None else "All units in this report",
-            chat=self.chat_comparison(data_queues),
-            chatbot=self.bot_comparison(),
-            nps=self.nps_comparison(data_units, None),
-            digital_share=self.share_comparison(data_units),
-            pathways=self.pathway_comparison(data_pathways, None, "All pathways", None),
-        )
-        shown_units = [u.unit_id for a in areas for u in a.units if u.unit_id in unit_area]
-        shown_queues = [q for q in registry.queues if queues is None or q.id in queues]
+        areas = self.service_areas(units, queues)
         return MonthlyReport(
             month=self.periods[0],
             previous_month=self.periods[1],
             year_before=self.periods[2],
-            title=f"Monthly report {self.month.name}",
+            title=f"Monthly report {month_name(self.month.label)}",
             scope=scope,
-            total=everything,
+            total=self.total_report(scope),
             service_areas=areas,
-            trend=self.trend(data_queues, data_units),
-            targets=Targets(
-                chat_service_level=definitions.CHAT_SERVICE_LEVEL_TARGET,
-                digital_share=definitions.DIGITAL_SHARE_TARGET,
-                nps_by_unit={
-                    u: t
-                    for u in shown_units
-                    if u is not None and (t := definitions.nps_target(registry, u)) is not None
-                },
-                nps_default=definitions.DEFAULT_NPS_TARGET,
+            trend=[self.trend_point(month) for month in self.trend_months],
+            targets=self.targets(areas),
+            definitions=self.definitions_used(
+                [q for q in self.registry.queues if queues is None or q.id in queues]
             ),
-            definitions=Definitions(
-                formula_version=definitions.FORMULA_VERSION,
-                timezone=self.ctx.settings.timezone,
-                service_level_seconds={q.id: q.service_level_seconds for q in shown_queues},
-                short_abandon_seconds={q.id: q.short_abandon_seconds for q in shown_queues},
-                digital_channels=list(self.digital),
-                min_responses=self.min_responses,
-                terms=[
-                    Definition(term=term, text=text)
-                    for term, text in definitions.texts(self.min_responses, self.digital)
-                ],
-            ),
-            metadata=Metadata(generated_at=now or datetime.now(UTC), generator=GENERATOR),
+            metadata=Metadata(generated_at=datetime.now(UTC), generator=GENERATOR),
         )
 
-    def service_area(
-        self,
-        area_id: str | None,
-        name: str,
-        units: list[str | None],
-        queues: list[str],
-        pathways: list[str],
-    ) -> ServiceAreaReport | None:
-        queue_unit = {q.id: q.unit for q in self.registry.queues}
-        unit_reports = []
-        for unit_id in units:
-            own = [q for q in queues if queue_unit.get(q) == unit_id]
-            report = self.unit(unit_id, own)
-            if report is not None:
-                unit_reports.append(report)
-        stray = [q for q in queues if q not in queue_unit]
-        if stray:
-            report = self.unit(None, stray)
-            if report is not None:
-                unit_reports.append(report)
+    def total_report(self, scope: Scope) -> TotalReport:
+        return TotalReport(
+            name="County" if scope.units is None else "All units in this report",
+            chat=self.chat_comparison(self.data_queues),
+            chatbot=self.bot_comparison(),
+            nps=self.nps_comparison(self.data_units, None),
+            digital_share=self.share_comparison(self.data_units),
+            pathways=self.pathway_comparison(self.data_pathways, None, "All pathways", None),
+        )
+
+    def targets(self, areas: list[ServiceAreaReport]) -> Targets:
+        return Targets(
+            chat_service_level=definitions.CHAT_SERVICE_LEVEL_TARGET,
+            digital_share=definitions.DIGITAL_SHARE_TARGET,
+            nps_by_unit={
+                u.unit_id: target
+                for a in areas
+                for u in a.units
+                if u.unit_id is not None
+                and (target := definitions.nps_target(self.registry, u.unit_id)) is not None
+            },
+            nps_default=definitions.DEFAULT_NPS_TARGET,
+        )
+
+    def definitions_used(self, queues: list[Queue]) -> Definitions:
+        return Definitions(
+            formula_version=definitions.FORMULA_VERSION,
+            timezone=self.timezone,
+            service_level_seconds={q.id: q.service_level_seconds for q in queues},
+            short_abandon_seconds={q.id: q.short_abandon_seconds for q in queues},
+            digital_channels=list(self.digital),
+            min_responses=self.min_responses,
+            terms=[
+                Definition(term=term, text=text)
+                for term, text in definitions.texts(self.min_responses, self.digital)
+            ],
+        )
+
+    def trend_point(self, month: str) -> TrendPoint:
+        chat = self.chat_figures(month, self.data_queues)
+        nps = self.nps_figures(month, self.data_units)
+        share = self.share_figures(month, self.data_units)
+        return TrendPoint(
+            month=month,
+            chat_offered=chat.offered if chat else None,
+            chat_service_level=chat.service_level if chat else None,
+            nps=nps.nps if nps else None,
+            nps_ci95_lower=nps.ci95_lower if nps else None,
+            nps_ci95_upper=nps.ci95_upper if nps else None,
+            nps_responses=nps.responses if nps else None,
+            digital_share=share.digital_share if share else None,
+        )
+
+    # --- service areas, units, queues --------------------------------------------------------
+
+    def service_areas(
+        self, units: list[str] | None, queues: list[str] | None
+    ) -> list[ServiceAreaReport]:
+        groups = [self.registered(area, units, queues) for area in self.registry.service_areas]
+        groups.append(self.not_registered())
+        return [report for group in groups if (report := self.service_area(group)) is not None]
+
+    def registered(
+        self, area: ServiceArea, units: list[str] | None, queues: list[str] | None
+    ) -> _Group:
+        """A service area of the registry: its units and queues the report covers."""
+        in_area = [u.id for u in self.registry.units if u.service_area == area.id]
+        return _Group(
+            service_area_id=area.id,
+            name=area.name,
+            units=[u for u in in_area if units is None or u in units],
+            queues=[
+                q.id
+                for q in self.registry.queues
+                if q.unit in in_area and (queues is None or q.id in queues)
+            ],
+            pathways=[p.id for p in self.registry.pathways if p.service_area == area.id],
+        )
+
+    def not_registered(self) -> _Group:
+        """The ids with data that the registry does not know."""
+        units = {u.id for u in self.registry.units}
+        queues = {q.id for q in self.registry.queues}
+        pathways = {p.id for p in self.registry.pathways}
+        return _Group(
+            service_area_id=None,
+            name=NOT_REGISTERED,
+            units=[u for u in self.data_units if u not in units],
+            queues=[q for q in self.data_queues if q not in queues],
+            pathways=[p for p in self.data_pathways if p not in pathways],
+        )
+
+    def service_area(self, group: _Group) -> ServiceAreaReport | None:
+        unit_reports = self.unit_reports(group.units, group.queues)
         pathway_reports = [
             found
-            for p in pathways
+            for p in group.pathways
             if (found := self.pathway_comparison([p], p, *self._pathway_label(p))) is not None
         ]
         if not unit_reports and not pathway_reports:
             return None
         return ServiceAreaReport(
-            service_area_id=area_id,
-            name=name,
-            chat=self.chat_comparison(queues),
-            nps=self.nps_comparison(units, None),
-            digital_share=self.share_comparison(units),
+            service_area_id=group.service_area_id,
+            name=group.name,
+            chat=self.chat_comparison(group.queues),
+            nps=self.nps_comparison(group.units, None),
+            digital_share=self.share_comparison(group.units),
             pathways=pathway_reports,
             units=unit_reports,
         )
@@ -433,23 +415,18 @@ class _Assembly:
             return known.name, known.kind
         return pathway_id or "(pathway not known)", None
 
-    def unit(self, unit_id: str | None, queues: list[str]) -> UnitReport | None:
-        queue_reports = []
-        for queue_id in queues:
-            chat = self.chat_comparison([queue_id])
-            if chat is None:
-                continue
-            known = self.registry.queue(queue_id)
-            queue_reports.append(
-                QueueReport(
-                    queue_id=queue_id,
-                    name=known.name if known else queue_id,
-                    service_level_seconds=known.service_level_seconds if known else 60,
-                    chat=chat,
-                )
-            )
-        target = definitions.nps_target(self.registry, unit_id)
+    def unit_reports(self, units: list[str | None], queues: list[str]) -> list[UnitReport]:
+        """A unit's report per unit, with its queues; queues missing from the registry last."""
+        queue_unit = {q.id: q.unit for q in self.registry.queues}
+        own = [(u, [q for q in queues if queue_unit.get(q) == u]) for u in units]
+        stray = [q for q in queues if q not in queue_unit]
+        if stray:
+            own.append((None, stray))
+        return [report for u, qs in own if (report := self.unit_report(u, qs)) is not None]
+
+    def unit_report(self, unit_id: str | None, queues: list[str]) -> UnitReport | None:
         chat = self.chat_comparison(queues)
+        target = definitions.nps_target(self.registry, unit_id)
         nps = self.nps_comparison([unit_id], target) if unit_id is not None else None
         share = self.share_comparison([unit_id]) if unit_id is not None else None
         if chat is None and nps is None and share is None:
@@ -462,27 +439,19 @@ class _Assembly:
             unit_id=unit_id,
             name=name,
             chat=chat,
-            queues=queue_reports,
+            queues=[found for q in queues if (found := self.queue_report(q)) is not None],
             nps=nps,
             digital_share=share,
         )
 
-    def trend(self, queues: list[str], units: list[str]) -> list[TrendPoint]:
-        points = []
-        for period in self.trend_months:
-            chat = self.chat_figures(period, queues)
-            nps = self.nps_figures(period, units)
-            share = self.share_figures(period, units)
-            points.append(
-                TrendPoint(
-                    month=period,
-                    chat_offered=chat.offered if chat else None,
-                    chat_service_level=chat.service_level if chat else None,
-                    nps=nps.nps if nps else None,
-                    nps_ci95_lower=nps.ci95_lower if nps else None,
-                    nps_ci95_upper=nps.ci95_upper if nps else None,
-                    nps_responses=nps.responses if nps else None,
-                    digital_share=share.digital_share if share else None,
-                )
-            )
-        return points
+    def queue_report(self, queue_id: str) -> QueueReport | None:
+        chat = self.chat_comparison([queue_id])
+        if chat is None:
+            return None
+        known = self.registry.queue(queue_id)
+        return QueueReport(
+            queue_id=queue_id,
+            name=known.name if known else queue_id,
+            service_level_seconds=chat_service.service_level_seconds(self.registry, queue_id),
+            chat=chat,
+        )
