@@ -6,7 +6,7 @@ TOOLS := .kanava/tools
 UV := $(TOOLS)/bin/uv
 VENV := .venv
 
-.PHONY: up test lint typecheck pytest system-packages schemas bench bench-chat bench-feedback \
+.PHONY: up test lint fmt typecheck pytest test-unit test-integration test-browser system-packages schemas bench bench-chat bench-feedback \
 	bench-pathway bench-contact bench-pipeline bench-freshness bench-replay
 
 $(UV):
@@ -26,11 +26,25 @@ lint: $(VENV)/.synced
 	$(VENV)/bin/ruff check services tests bench
 	$(VENV)/bin/ruff format --check services tests bench
 
+fmt: $(VENV)/.synced
+	$(VENV)/bin/ruff check --fix services tests bench
+	$(VENV)/bin/ruff format services tests bench
+
 typecheck: $(VENV)/.synced
 	$(VENV)/bin/mypy
 
 pytest: $(VENV)/.synced system-packages
 	$(VENV)/bin/pytest
+
+# Parts of the suite, by the markers tests/conftest.py sets: seconds for the unit tests.
+test-unit: $(VENV)/.synced
+	$(VENV)/bin/pytest -m unit
+
+test-integration: $(VENV)/.synced system-packages
+	$(VENV)/bin/pytest -m "integration and not browser"
+
+test-browser: $(VENV)/.synced system-packages
+	$(VENV)/bin/pytest -m browser
 
 # Debian packages the tests use, installed with apt-get when missing: Chromium and its driver
 # (the wallboard's page tests), Pango and a font (the PDF report), Prometheus' promtool and

@@ -19,6 +19,17 @@ from services.devstack.postgres import EmbeddedPostgres
 from tests.support.infra import free_port, fresh_database
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Marks from where a test lives and what it uses, so `make` can run a part of the suite:
+    `unit` (tests/unit: fast, in-process, no broker), `integration` (tests/integration) and,
+    among those, `browser` (a real headless Chromium)."""
+    for item in items:
+        kind = "unit" if item.path.parent.name == "unit" else "integration"
+        item.add_marker(kind)
+        if "browser" in getattr(item, "fixturenames", ()):
+            item.add_marker("browser")
+
+
 @pytest.fixture(scope="session")
 def kafka_bootstrap(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """A real broker with the four topics and their DLQs (6 partitions each)."""

@@ -217,6 +217,26 @@ def derive(facts: Iterable[FeedbackFact], window: timedelta = DEFAULT_WINDOW) ->
     """What the recipient's feedback facts mean; see the module docstring for the rules."""
     if isinstance(facts, list | tuple) and len(facts) == 1 and facts[0].type == SENT:
         return _sent_only(facts[0])  # the most common case by far: a survey just sent
+    ordered = _in_order(facts)
+    surveys = _surveys(ordered)
+    reading = _Reading(surveys, window)
+    for order, fact in ordered:
+        reading.read(order, fact)
+    frozen = [s.freeze() for s in surveys.values()]
+    if len(frozen) > 1:
+        frozen.sort(key=lambda s: (s.sent_at, s.survey_id))
+    replies = reading.replies
+    return Outcome(
+        surveys=tuple(frozen),
+        replies=tuple(replies),
+        opted_out_at=reading.opted_out_at,
+        unmatched=tuple(r for r in replies if r.outcome == "unmatched") if replies else (),
+        orphans=tuple(reading.orphans),
+    )
+
+
+def _in_order(facts: Iterable[FeedbackFact]) -> list[tuple[int, FeedbackFact]]:
+    """Each fact once, by time, then kind, then event id."""
     ordered: list[tuple[datetime, int, str, FeedbackFact]] = []
     for fact in {fact.event_id: fact for fact in facts}.values():
         order = _ORDER.get(fact.type)
@@ -224,51 +244,59 @@ def derive(facts: Iterable[FeedbackFact], window: timedelta = DEFAULT_WINDOW) ->
             raise ValueError(f"not a feedback fact type: {fact.type!r}")
         ordered.append((fact.time, order, fact.event_id, fact))
     ordered.sort()  # event ids are unique: facts themselves are never compared
+    return [(order, fact) for _, order, _, fact in ordered]
+
+
+def _surveys(ordered: list[tuple[int, FeedbackFact]]) -> dict[str, _Survey]:
+    """The surveys sent, each marked undelivered if it failed: delivery failures are known
+    up front, so a failed survey is never matched by an SMS."""
     surveys: dict[str, _Survey] = {}
     failed: list[str | None] = []
-    for _, order, _, fact in ordered:
+    for order, fact in ordered:
         if order == _SENT:
             if fact.survey_id is not None and fact.survey_id not in surveys:
                 surveys[fact.survey_id] = _Survey(fact)
         elif order == _FAILED:
             failed.append(fact.survey_id)
-    # delivery failures are known up front: a failed survey is never matched by an SMS
     for survey_id in failed:
         if survey_id in surveys:
             surveys[survey_id].delivered = False
+    return surveys
 
-    replies: list[ReplyResult] = []
-    orphans: list[FeedbackFact] = []
+
+@dataclass(slots=True)
+class _Reading:
+    """The answers and SMS replies applied to the surveys, in order."""
+
+    surveys: dict[str, _Survey]
+    window: timedelta
+    replies: list[ReplyResult] = field(default_factory=list)
+    orphans: list[FeedbackFact] = field(default_factory=list)
     opted_out_at: datetime | None = None
-    messages: set[str] = set()
-    for _, order, _, fact in ordered:
+    messages: set[str] = field(default_factory=set)
+
+    def read(self, order: int, fact: FeedbackFact) -> None:
         if order == _SENT:
-            continue
-        if order != _SMS and fact.survey_id not in surveys:
-            orphans.append(fact)
+            return
+        if order != _SMS and fact.survey_id not in self.surveys:
+            self.orphans.append(fact)
         elif order == _ANSWERED:
             assert fact.survey_id is not None
-            _answered(surveys[fact.survey_id], fact)
-        elif order == _SMS:
-            if fact.message_id is not None:
-                if fact.message_id in messages:
-                    continue
-                messages.add(fact.message_id)
-            reply = _sms(surveys.values(), fact, window)
-            replies.append(reply)
-            if reply.outcome == "opt_out" and opted_out_at is None:
-                opted_out_at = fact.time
+            _answered(self.surveys[fact.survey_id], fact)
+        elif order == _SMS and self._first_delivery(fact):
+            reply = _sms(self.surveys.values(), fact, self.window)
+            self.replies.append(reply)
+            if reply.outcome == "opt_out" and self.opted_out_at is None:
+                self.opted_out_at = fact.time
 
-    frozen = [s.freeze() for s in surveys.values()]
-    if len(frozen) > 1:
-        frozen.sort(key=lambda s: (s.sent_at, s.survey_id))
-    return Outcome(
-        surveys=tuple(frozen),
-        replies=tuple(replies),
-        opted_out_at=opted_out_at,
-        unmatched=tuple(r for r in replies if r.outcome == "unmatched") if replies else (),
-        orphans=tuple(orphans),
-    )
+    def _first_delivery(self, fact: FeedbackFact) -> bool:
+        """False for an SMS the operator delivered again under the same message id."""
+        if fact.message_id is None:
+            return True
+        if fact.message_id in self.messages:
+            return False
+        self.messages.add(fact.message_id)
+        return True
 
 
 def _sent_only(fact: FeedbackFact) -> Outcome:

@@ -34,7 +34,7 @@ import itertools
 import math
 import random
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from functools import cache
@@ -389,26 +389,42 @@ class UnitDay:
         return (self.scored_sv(score) if language == "sv" else self.scored_fi(score)), True
 
     def scored_fi(self, score: int) -> str:
+        """A reply with a score as Finnish clients write it: the draw picks the first form
+        whose threshold it is under (a form that does not fit the score passes)."""
         form = self.rng.random()
-        if form < 0.45:
-            return str(score)
-        if form < 0.55:
-            return self.rng.choice(
-                (f"{score}.", f" {score}", f"{score} ", f"{score}!", f"{score}/10")
-            )
-        if form < 0.6:
-            return f"{score}{'!' * self.rng.randint(1, 3)}"
-        if form < 0.77:
-            sep = self.rng.choice((" ", ", ", ". ", " - "))
-            return f"{score}{sep}{self.comment(score, typos=True)}"
-        if form < 0.81:
-            return self.rng.choice((f"Arvosana {score}", f"arvosana {score}", f"Annan {score}"))
-        if form < 0.93 and score in WORDS_FI:
-            word = self.rng.choice(WORDS_FI[score])
-            return self.rng.choice((word, word.capitalize(), f"{word}!", f"{word} kiitos"))
-        if form < 0.97:
-            return keycap(score)
+        forms: tuple[tuple[float, Callable[[], str | None]], ...] = (
+            (0.45, lambda: str(score)),
+            (
+                0.55,
+                lambda: self.rng.choice(
+                    (f"{score}.", f" {score}", f"{score} ", f"{score}!", f"{score}/10")
+                ),
+            ),
+            (0.6, lambda: f"{score}{'!' * self.rng.randint(1, 3)}"),
+            (0.77, lambda: self.with_comment(score)),
+            (
+                0.81,
+                lambda: self.rng.choice(
+                    (f"Arvosana {score}", f"arvosana {score}", f"Annan {score}")
+                ),
+            ),
+            (0.93, lambda: self.in_words(score)),
+            (0.97, lambda: keycap(score)),
+        )
+        for threshold, write in forms:
+            if form < threshold and (text := write()) is not None:
+                return text
         return f"{score} {self.rng.choice(EMOJI)}"
+
+    def with_comment(self, score: int) -> str:
+        sep = self.rng.choice((" ", ", ", ". ", " - "))
+        return f"{score}{sep}{self.comment(score, typos=True)}"
+
+    def in_words(self, score: int) -> str | None:
+        if score not in WORDS_FI:
+            return None
+        word = self.rng.choice(WORDS_FI[score])
+        return self.rng.choice((word, word.capitalize(), f"{word}!", f"{word} kiitos"))
 
     def scored_sv(self, score: int) -> str:
         form = self.rng.random()

@@ -5,12 +5,13 @@ All times are on Monday 3 Nov 2025 (UTC) unless a day is given; the window is 7 
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from services.common.nps import Category
 from services.feedback_ingest.matching import (
     DELIVERY_FAILED,
     SENT,
@@ -19,7 +20,6 @@ from services.feedback_ingest.matching import (
     Outcome,
     ReplyOutcome,
     ReplyResult,
-    Source,
     SurveyResult,
     answered_fact,
     derive,
@@ -55,33 +55,12 @@ def failed(event_id: str, survey_id: str, time: datetime) -> FeedbackFact:
     return FeedbackFact(event_id, DELIVERY_FAILED, time, survey_id=survey_id, reason="bounced")
 
 
-def survey(
-    survey_id: str,
-    sent_at: datetime,
-    *,
-    delivered: bool = True,
-    score: int | None = None,
-    scored_at: datetime | None = None,
-    category: Category | None = None,
-    source: Source | None = None,
-    comments: tuple[Comment, ...] = (),
-    statements: tuple[tuple[str, int], ...] = (),
-    opt_out_at: datetime | None = None,
-) -> SurveyResult:
-    return SurveyResult(
-        survey_id,
-        "u1",
-        "sa",
-        sent_at,
-        delivered,
-        score,
-        scored_at,
-        category,
-        source,
-        comments,
-        statements,
-        opt_out_at,
+def survey(survey_id: str, sent_at: datetime, **outcome: Any) -> SurveyResult:
+    """A delivered survey of unit u1 with no answer, but for the `outcome` fields given."""
+    unanswered = SurveyResult(
+        survey_id, "u1", "sa", sent_at, True, None, None, None, None, (), (), None
     )
+    return replace(unanswered, **outcome)
 
 
 def reply(

@@ -89,6 +89,31 @@ def _text(x: float, y: float, text: str, anchor: str = "start", **attrs: str | f
     return f'<text x="{x:.1f}" y="{y:.1f}" text-anchor="{anchor}"{extra}>{escape(text)}</text>'
 
 
+@dataclass(frozen=True, slots=True)
+class _Plot:
+    """The plot area of a line chart: a slot per point on x, [lo, hi] on y."""
+
+    left: float
+    top: float
+    width: float
+    height: float
+    lo: float
+    hi: float
+    count: int
+
+    def x(self, i: int) -> float:
+        return self.left + (self.width * (i + 0.5) / max(1, self.count))
+
+    def y(self, v: float) -> float:
+        return self.top + self.height * (1 - (v - self.lo) / (self.hi - self.lo))
+
+    def rule(self, v: float, style: str) -> str:
+        return (
+            f'<line x1="{self.left}" x2="{self.left + self.width}" y1="{self.y(v):.1f}" '
+            f'y2="{self.y(v):.1f}" {style}/>'
+        )
+
+
 def line_chart(
     title: str,
     points: Sequence[Point],
@@ -108,71 +133,72 @@ def line_chart(
     lo = min([*values, *([low] if low is not None else [])], default=0.0)
     hi = max([*values, *([high] if high is not None else [])], default=1.0)
     ticks = nice_ticks(lo, hi)
-    lo, hi = ticks[0], ticks[-1]
     left, right, top, bottom = 46, 92, 26, 34
-    plot_w, plot_h = width - left - right, height - top - bottom
-
-    def x(i: int) -> float:
-        return left + (plot_w * (i + 0.5) / max(1, len(points)))
-
-    def y(v: float) -> float:
-        return top + plot_h * (1 - (v - lo) / (hi - lo))
-
+    plot = _Plot(
+        left, top, width - left - right, height - top - bottom, ticks[0], ticks[-1], len(points)
+    )
     body: list[str] = []
     for tick in ticks:
-        body.append(
-            f'<line x1="{left}" x2="{left + plot_w}" y1="{y(tick):.1f}" y2="{y(tick):.1f}" '
-            f'stroke="{GRID}"/>'
-        )
-        body.append(_text(left - 5, y(tick) + 3.5, fmt(tick), "end", fill=MUTED))
+        body.append(plot.rule(tick, f'stroke="{GRID}"'))
+        body.append(_text(left - 5, plot.y(tick) + 3.5, fmt(tick), "end", fill=MUTED))
     for i, point in enumerate(points):
-        body.append(_text(x(i), height - bottom + 14, point.label, "middle", fill=MUTED))
+        body.append(_text(plot.x(i), height - bottom + 14, point.label, "middle", fill=MUTED))
     if target is not None:
         body.append(
-            f'<line x1="{left}" x2="{left + plot_w}" y1="{y(target):.1f}" '
-            f'y2="{y(target):.1f}" stroke="{TARGET}" stroke-width="1.5" '
-            'stroke-dasharray="5 3"/>'
+            plot.rule(target, f'stroke="{TARGET}" stroke-width="1.5" stroke-dasharray="5 3"')
         )
         label = f"{target_label} {fmt(target)}"
-        body.append(_text(left + plot_w + 4, y(target) + 3.5, label, fill=TARGET))
+        body.append(_text(left + plot.width + 4, plot.y(target) + 3.5, label, fill=TARGET))
+    body += _whiskers(plot, points) + _lines(plot, points) + _dots(plot, points, fmt)
+    if not any(p.value is not None for p in points):
+        middle = (left + plot.width / 2, top + plot.height / 2)
+        body.append(_text(*middle, "no data", "middle", fill=MUTED))
+    return _svg(width, height, title, body)
+
+
+def _whiskers(plot: _Plot, points: Sequence[Point]) -> list[str]:
+    paths = []
     for i, point in enumerate(points):
         if point.low is not None and point.high is not None:
-            xi = x(i)
-            body.append(
-                f'<path d="M{xi - 3:.1f} {y(point.low):.1f}H{xi + 3:.1f}M{xi:.1f} '
-                f"{y(point.low):.1f}V{y(point.high):.1f}M{xi - 3:.1f} {y(point.high):.1f}"
+            xi, low, high = plot.x(i), plot.y(point.low), plot.y(point.high)
+            paths.append(
+                f'<path d="M{xi - 3:.1f} {low:.1f}H{xi + 3:.1f}M{xi:.1f} '
+                f"{low:.1f}V{high:.1f}M{xi - 3:.1f} {high:.1f}"
                 f'H{xi + 3:.1f}" stroke="{LIGHT_BLUE}" stroke-width="1.5" fill="none"/>'
             )
-    segment: list[str] = []
-    runs: list[list[str]] = []
+    return paths
+
+
+def _lines(plot: _Plot, points: Sequence[Point]) -> list[str]:
+    """A polyline per run of consecutive values (of two points at least)."""
+    runs: list[list[str]] = [[]]
     for i, point in enumerate(points):
         if point.value is None:
-            if segment:
-                runs.append(segment)
-            segment = []
-            continue
-        segment.append(f"{x(i):.1f},{y(point.value):.1f}")
-    if segment:
-        runs.append(segment)
-    for run in runs:
-        if len(run) > 1:
-            body.append(
-                f'<polyline points="{" ".join(run)}" fill="none" stroke="{BLUE}" stroke-width="2"/>'
-            )
+            runs.append([])
+        else:
+            runs[-1].append(f"{plot.x(i):.1f},{plot.y(point.value):.1f}")
+    return [
+        f'<polyline points="{" ".join(run)}" fill="none" stroke="{BLUE}" stroke-width="2"/>'
+        for run in runs
+        if len(run) > 1
+    ]
+
+
+def _dots(plot: _Plot, points: Sequence[Point], fmt: Format) -> list[str]:
+    """A dot per value; the last period's larger and labelled."""
+    dots = []
     for i, point in enumerate(points):
-        if point.value is not None:
-            last = i == len(points) - 1
-            body.append(
-                f'<circle cx="{x(i):.1f}" cy="{y(point.value):.1f}" r="{3.5 if last else 2.5}" '
-                f'fill="{BLUE}"/>'
-            )
-            if last:
-                body.append(
-                    _text(x(i) + 7, y(point.value) - 5, fmt(point.value), font_weight="bold")
-                )
-    if not any(p.value is not None for p in points):
-        body.append(_text(left + plot_w / 2, top + plot_h / 2, "no data", "middle", fill=MUTED))
-    return _svg(width, height, title, body)
+        if point.value is None:
+            continue
+        last = i == len(points) - 1
+        dots.append(
+            f'<circle cx="{plot.x(i):.1f}" cy="{plot.y(point.value):.1f}" '
+            f'r="{3.5 if last else 2.5}" fill="{BLUE}"/>'
+        )
+        if last:
+            label = fmt(point.value)
+            dots.append(_text(plot.x(i) + 7, plot.y(point.value) - 5, label, font_weight="bold"))
+    return dots
 
 
 def interval_chart(
