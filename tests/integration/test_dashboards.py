@@ -22,18 +22,22 @@ order with time zones. The Prometheus variables must list exactly what the regis
 month variable this month first. No panel is excused: `NOT_CHECKED_FOR_DATA` is empty.
 
 Also `promtool check metrics` on every service's /metrics text.
+
+And one figure, one value: on that same data, the API, the monthly report, /metrics (through
+Prometheus) and the dashboards' SQL give exactly the same float for today's and the month's
+service level of a queue, the month's NPS, ci95 and response rate of a unit, its digital share
+today and in the month, NPS over 30 days, and a pathway's completion rate in the month.
 """
 
 from __future__ import annotations
 
 import asyncio
-import calendar
 import math
 import re
 import shutil
 import subprocess
 import time
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import AsyncIterator, Callable, Iterable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
@@ -45,8 +49,9 @@ import httpx
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from services.common.events import CHAT, CONTACT, FEEDBACK, PATHWAY, Stream
+from services.common.events import CHAT, CONTACT, FEEDBACK, PATHWAY, Envelope, Stream
 from services.common.hashing import hash_recipient
+from services.common.months import Month, months_before
 from services.common.producer import new_producer, publish, publish_raw
 from services.common.registry import Registry, load_registry
 from services.common.settings import Settings
@@ -68,6 +73,7 @@ from services.simulator.run import publish_batches
 from tests.support.chat_events import chat
 from tests.support.contact_events import contact
 from tests.support.feedback_events import answered, sent
+from tests.support.gateway import token
 from tests.support.harness import ServiceProcess, consumer_service, wait_consumed
 from tests.support.infra import free_port
 from tests.support.pathway_events import pathway
@@ -159,6 +165,9 @@ async def test_every_query_of_every_dashboard_answers_with_data(
             for name in DASHBOARDS:
                 for view in ("first", "all"):
                     await check_dashboard(name, view, prometheus, engine, report)
+            disagreements = await check_figures_agree(
+                prometheus, engine, f"http://127.0.0.1:{gateway_port}"
+            )
         finally:
             for process in processes.values():
                 process.stop()
@@ -170,6 +179,7 @@ async def test_every_query_of_every_dashboard_answers_with_data(
         f"{seconds:.0f} s in all"
     )
     assert report.failures == [], "\n\n".join(report.failures)
+    assert disagreements == [], "\n".join(disagreements)
     kinds = [
         t["datasource"]["uid"] for n in DASHBOARDS for p in panels(load(n)) for t in p["targets"]
     ]
@@ -250,7 +260,7 @@ async def produce_now(bootstrap: str) -> None:
     def ago(seconds: int) -> datetime:
         return now - timedelta(seconds=seconds)
 
-    events: dict[Stream, list[Any]] = {
+    events: dict[Stream[Envelope], list[Any]] = {
         CHAT: [
             chat(
                 "agent.status",
@@ -477,10 +487,10 @@ def expected_label_values(query: str) -> list[str]:
 
 
 def months_between(first: date, last: date) -> list[str]:
-    months, day = [], first.replace(day=1)
-    while day <= last:
-        months.append(day.strftime("%Y-%m"))
-        day = (day + timedelta(days=32)).replace(day=1)
+    month, months = Month.of(first), []
+    while month <= Month.of(last):
+        months.append(month.label)
+        month = month.shift(1)
     return months
 
 
@@ -521,10 +531,7 @@ def shift(moment: datetime, amount: int, unit: str) -> datetime:
     if unit in "smhdw":
         seconds = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}[unit]
         return moment - timedelta(seconds=amount * seconds)
-    months = moment.year * 12 + moment.month - 1 - amount * (12 if unit == "y" else 1)
-    year, month = divmod(months, 12)
-    day = min(moment.day, calendar.monthrange(year, month + 1)[1])
-    return moment.replace(year=year, month=month + 1, day=day)
+    return months_before(moment, amount * (12 if unit == "y" else 1))
 
 
 def round_to(moment: datetime, unit: str, end: bool) -> datetime:
@@ -598,6 +605,229 @@ def substitute_macros(text: str, first: datetime, last: datetime, datasource: st
         text = text.replace("$__timeFrom()", f"'{iso(first)}'")
         text = text.replace("$__timeTo()", f"'{iso(last)}'")
     return text
+
+
+# --------------------------------------------------------------------------------------------
+# One figure, one value
+
+
+async def check_figures_agree(
+    prometheus: Prometheus, engine: AsyncEngine, gateway_url: str
+) -> list[str]:
+    """Each figure from every place that shows it; the disagreements. NPS is compared over
+    the last 30 days and for last month, whose responses are many, so never suppressed."""
+    today = datetime.now(TZ).date()
+    month, queue, unit = Month.of(today), REGISTRY.queues[0].id, REGISTRY.queues[0].unit
+    pathway = REGISTRY.pathways[0].id  # produce_now completes an enrolment of it
+    last_month = month.shift(-1)
+    sql = Panels(engine)
+    async with httpx.AsyncClient(
+        base_url=gateway_url, headers=await token(engine), timeout=30
+    ) as client:
+        api = Api(client, today)
+        report, report_before = await api.report(month), await api.report(last_month)
+        chat_day = await api.row("/v1/chat/stats", today, today, queue_id=queue)
+        chat_month = await api.month("/v1/chat/stats", month, queue_id=queue)
+        nps_month = await api.month("/v1/feedback/nps", last_month, unit_id=unit)
+        nps_30d = await api.row(
+            "/v1/feedback/nps",
+            today - timedelta(days=29),
+            today,
+            unit_id=unit,
+            granularity="total",
+        )
+        share_day = await api.row("/v1/contacts/digital-share", today, today, unit_id=unit)
+        share_month = await api.month("/v1/contacts/digital-share", month, unit_id=unit)
+        pathway_month = await api.month("/v1/pathways/stats", month, pathway_id=pathway)
+    unit_report, unit_before = unit_of(report, unit), unit_of(report_before, unit)
+    queue_report = next(q for q in unit_report["queues"] if q["queue_id"] == queue)
+    today_only, this_month = since(today), since(month.first)
+    queue_day = await sql.row(
+        "live-chat-queues.json",
+        "Queue figures per day",
+        {"queue": [queue]},
+        today_only,
+        lambda r: r.day == today,
+    )
+    queue_month = await sql.row(
+        "monthly-report.json", "Chat service level by month", {"queue": [queue]}, this_month
+    )
+    unit_month = await sql.row(
+        "monthly-report.json",
+        "NPS by unit, $month",
+        {"unit": [unit], "month": [last_month.label]},
+        this_month,
+    )
+    unit_30d = await sql.row(
+        "customer-feedback.json",
+        "NPS by unit in the time range",
+        {"unit": [unit]},
+        since(today - timedelta(days=29)),
+    )
+    unit_share_day = await sql.row(
+        "digital-contact-share.json",
+        "Digital share by unit and service area",
+        {"unit": [unit]},
+        today_only,
+    )
+    unit_share_month = await sql.row(
+        "monthly-report.json", "Digital share by month", {"unit": [unit]}, this_month
+    )
+    completion = await sql.row(
+        "digital-care-pathways.json", "Completion rate", {"pathway": [pathway]}, this_month
+    )
+    pathway_report = next(
+        p
+        for area in report["service_areas"]
+        for p in area["pathways"]
+        if p["pathway_id"] == pathway
+    )
+    figures = {
+        "service level today": [
+            chat_day["service_level"],
+            queue_day.service_level,
+            await gauge(
+                prometheus,
+                f'kanava_chat_service_level_ratio{{queue="{queue}"}}',
+                chat_day["service_level"],
+            ),
+        ],
+        "service level this month": [
+            chat_month["service_level"],
+            queue_report["chat"]["month"]["service_level"],
+            queue_month.chat_service_level,
+        ],
+        **{
+            f"{figure} last month": [
+                nps_month[figure],
+                unit_before["nps"]["month"][figure],
+                getattr(unit_month, figure),
+            ]
+            for figure in ("nps", "ci95_lower", "ci95_upper", "response_rate")
+        },
+        **{
+            f"{figure} over 30 days": [
+                nps_30d[figure],
+                getattr(unit_30d, figure),
+                await gauge(
+                    prometheus, f'{metric}{{unit="{unit}", window="30d"}}', nps_30d[figure]
+                ),
+            ]
+            for figure, metric in (
+                ("nps", "kanava_nps"),
+                ("ci95_lower", "kanava_nps_ci95_lower"),
+                ("ci95_upper", "kanava_nps_ci95_upper"),
+                ("response_rate", "kanava_feedback_response_ratio"),
+            )
+        },
+        "digital share today": [
+            share_day["digital_share"],
+            unit_share_day.digital_share,
+            await gauge(
+                prometheus,
+                f'kanava_digital_contact_share{{unit="{unit}", window="today"}}',
+                share_day["digital_share"],
+            ),
+        ],
+        "digital share this month": [
+            share_month["digital_share"],
+            unit_report["digital_share"]["month"]["digital_share"],
+            unit_share_month.digital_share,
+        ],
+        "pathway completion rate this month": [
+            pathway_month["completion_rate"],
+            pathway_report["month"]["completion_rate"],
+            completion.completion_rate,
+        ],
+    }
+    return [
+        f"{name}: {values} (the API's first)"
+        for name, values in figures.items()
+        if values[0] is None or any(v != values[0] for v in values)
+    ]
+
+
+@dataclass
+class Api:
+    client: httpx.AsyncClient
+    today: date
+
+    async def row(self, path: str, first: date, last: date, **params: str) -> dict[str, Any]:
+        response = await self.client.get(
+            path, params={"from": str(first), "to": str(last), **params}
+        )
+        assert response.status_code == 200, f"{path}: {response.text}"
+        (row,) = response.json()["rows"]
+        found: dict[str, Any] = row
+        return found
+
+    async def month(self, path: str, month: Month, **params: str) -> dict[str, Any]:
+        last = min(month.last, self.today)
+        return await self.row(path, month.first, last, granularity="month", **params)
+
+    async def report(self, month: Month) -> dict[str, Any]:
+        response = await self.client.get(f"/v1/reports/monthly/{month.label}")
+        assert response.status_code == 200, response.text
+        report: dict[str, Any] = response.json()
+        return report
+
+
+def unit_of(report: dict[str, Any], unit: str) -> dict[str, Any]:
+    found: dict[str, Any] = next(
+        u for area in report["service_areas"] for u in area["units"] if u["unit_id"] == unit
+    )
+    return found
+
+
+@dataclass
+class Panels:
+    engine: AsyncEngine
+
+    async def row(
+        self,
+        dashboard_file: str,
+        title: str,
+        chosen: dict[str, list[str]],
+        span: tuple[datetime, datetime],
+        which: Callable[[Any], bool] = lambda row: True,
+    ) -> Any:
+        """The one row a SQL panel shows for these variables and this time range."""
+        dashboard = load(dashboard_file)
+        (panel,) = (p for p in panels(dashboard) if p["title"] == title)
+        (target,) = panel["targets"]
+        values = {
+            v["name"]: (v, chosen.get(v["name"]) or fixed_value(v)) for v in variables(dashboard)
+        }
+        query = substitute_variables(query_of(target), values, POSTGRES)
+        query = substitute_macros(query, *span, POSTGRES)
+        assert "$" not in query, query
+        (row,) = [r for r in await run_sql(self.engine, query) if which(r)]
+        return row
+
+
+def fixed_value(variable: dict[str, Any]) -> list[str]:
+    """A constant's or custom variable's value; a query variable must be chosen."""
+    if variable["type"] == "constant":
+        return [variable["query"]]
+    return [variable["current"]["value"]] if variable["type"] == "custom" else ["$unchosen"]
+
+
+async def gauge(prometheus: Prometheus, selector: str, expected: float | None) -> float | None:
+    """The value Prometheus scraped. The gauges are refreshed from PostgreSQL every few
+    seconds, so it is awaited (40 s at most) to reach the value the API gives."""
+    deadline = time.monotonic() + 40
+    while True:
+        error, result = await prometheus.query(selector)
+        assert error is None, error
+        value = float(result[0]["value"][1]) if result else None
+        if value == expected or time.monotonic() > deadline:
+            return value
+        await asyncio.sleep(1)
+
+
+def since(day: date) -> tuple[datetime, datetime]:
+    """From the local midnight starting `day` to now."""
+    return datetime(day.year, day.month, day.day, tzinfo=TZ), datetime.now(TZ)
 
 
 # --------------------------------------------------------------------------------------------
@@ -720,12 +950,15 @@ async def check_sql(engine: AsyncEngine, query: str, fmt: str) -> str | None:
     ]
     if all(value is None for value in values):
         return f"no data: every value NULL in {len(rows)} rows"
-    if fmt == "time_series":
-        if "time" not in columns:
-            return "time_series without a time column"
-        times = [row.time for row in rows]
-        if not all(isinstance(t, datetime) and t.tzinfo is not None for t in times):
-            return f"time column is not timestamptz: {times[:3]}"
-        if times != sorted(times):
-            return "time_series rows not in time order"
+    return check_times(rows, columns) if fmt == "time_series" else None
+
+
+def check_times(rows: list[Any], columns: list[str]) -> str | None:
+    if "time" not in columns:
+        return "time_series without a time column"
+    times = [row.time for row in rows]
+    if not all(isinstance(t, datetime) and t.tzinfo is not None for t in times):
+        return f"time column is not timestamptz: {times[:3]}"
+    if times != sorted(times):
+        return "time_series rows not in time order"
     return None
