@@ -7,7 +7,7 @@ UV := $(TOOLS)/bin/uv
 VENV := .venv
 
 .PHONY: up test lint fmt typecheck pytest test-unit test-integration test-browser system-packages schemas bench bench-chat bench-feedback \
-	bench-pathway bench-contact bench-pipeline bench-freshness bench-replay
+	bench-pathway bench-contact bench-pipeline bench-freshness bench-replay bench-nps
 
 $(UV):
 	$(PYTHON) -m venv $(TOOLS)
@@ -98,3 +98,6 @@ bench-freshness: $(VENV)/.synced
 
 bench-replay: $(VENV)/.synced
 	$(VENV)/bin/python -m bench.replay
+
+bench-nps: $(VENV)/.synced
+	$(VENV)/bin/python -m bench.nps_alarms

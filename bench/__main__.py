@@ -34,6 +34,7 @@ BENCHMARKS = (
     ("gateway_load", "gateway latency and throughput under load from wrk"),
     ("monthly_report", "monthly report of a county month, each format"),
     ("replay", "a county year from empty topics to the monthly report"),
+    ("nps_alarms", "NPS-drop detector: false alarms and detection on over-dispersed histories"),
 )
 SUITE = "suite"
 TZ = ZoneInfo("Europe/Helsinki")
