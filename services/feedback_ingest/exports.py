@@ -94,6 +94,16 @@ class WindowCollector(Collector):
             "Responses / (surveys sent - delivery failed), surveys sent in the window.",
             labels=by_window,
         )
+        alarm = GaugeMetricFamily(
+            "kanava_nps_drop_alarm",
+            "1 while the NPS-drop detector signals a sustained drop (docs/nps-drop.md).",
+            labels=["unit"],
+        )
+        statistic = GaugeMetricFamily(
+            "kanava_nps_drop_statistic",
+            "The detector's CUSUM in nats: the alarm turns on at H, off under H / 2.",
+            labels=["unit"],
+        )
         drop = GaugeMetricFamily(
             "kanava_nps_drop_zscore",
             "(NPS 7d - NPS of the 28 days before) / sqrt(var7 + var28); a drop is <= -2.33.",
@@ -117,7 +127,11 @@ class WindowCollector(Collector):
             )
             if z is not None and enough:
                 drop.add_metric([unit], z)
-        yield from (nps, lower, upper, responses, ratio, drop)
+            if figures.drop is not None:
+                alarm.add_metric([unit], float(figures.drop.alarm))
+                if figures.drop.method == "cusum":
+                    statistic.add_metric([unit], figures.drop.statistic)
+        yield from (nps, lower, upper, responses, ratio, drop, alarm, statistic)
         target = GaugeMetricFamily("kanava_nps_target", "The unit's NPS target.", labels=["unit"])
         for registered in self.registry.units:
             target.add_metric([registered.id], registered.nps_target)

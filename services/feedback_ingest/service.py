@@ -51,9 +51,10 @@ from services.feedback_ingest.matching import (
     sms_fact,
 )
 from services.feedback_ingest.repository import DerivedRows
-from services.feedback_ingest.windows import UnitWindows, first_day, unit_windows
+from services.feedback_ingest.windows import UnitWindows, unit_windows
 
 SURVEY_SUBJECT_PREFIX = "survey:"
+EARLIEST_DAY = date(2000, 1, 1)  # events before 2000 are refused
 T = TypeVar("T")
 W = TypeVar("W")
 _YIELD_EVERY = 128
@@ -200,7 +201,8 @@ class FeedbackIngest(Domain[FeedbackEvent, Changes]):
     async def refresh(self, engine: AsyncEngine) -> None:
         today = datetime.now(UTC).astimezone(self.tz).date()
         async with engine.connect() as conn:
-            rows = await repository.unit_daily(conn, first_day(today), today)
+            # the detector reads each unit's whole history (docs/nps-drop.md)
+            rows = await repository.unit_daily(conn, EARLIEST_DAY, today)
         computed = unit_windows((tuple(r) for r in rows), today)
         self.windows = {u.id: UnitWindows() for u in self.registry.units} | computed
 

@@ -1,5 +1,7 @@
-"""NPS per unit over its windows (7, 28 and 30 local days ending today) and the drop test (the
-last 7 days against the 28 days before them), as docs/metrics.md defines them. Pure, no I/O."""
+"""NPS per unit over its windows (7, 28 and 30 local days ending today), the descriptive drop
+z-score (the last 7 days against the 28 days before them), as docs/metrics.md defines them, and
+the NPS-drop detector's state this evening (docs/nps-drop.md) from the unit's whole history.
+Pure, no I/O."""
 
 from __future__ import annotations
 
@@ -8,6 +10,7 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 
 from services.common.nps import Responses, drop_zscore
+from services.common.nps_drop import DayCounts, Evening, evenings
 
 WINDOWS = {"7d": 7, "28d": 28, "30d": 30}
 DROP_RECENT_DAYS, DROP_BASELINE_DAYS = 7, 28
@@ -43,8 +46,9 @@ class Window:
 @dataclass(slots=True)
 class UnitWindows:
     windows: dict[str, Window] = field(default_factory=lambda: dict.fromkeys(WINDOWS, Window()))
-    recent: Window = Window()  # the last 7 days, for the drop test
+    recent: Window = Window()  # the last 7 days, for the drop z-score
     baseline: Window = Window()  # the 28 days before them
+    drop: Evening | None = None  # the detector this evening; None without any history
 
     @property
     def drop_zscore(self) -> float | None:
@@ -57,8 +61,13 @@ def first_day(today: date) -> date:
 
 
 def unit_windows(rows: Iterable[DayRow], today: date) -> dict[str, UnitWindows]:
+    """The windows of `today` from rows of at least their days, and the detector's evening
+    from each unit's whole history in `rows` (every day up to today)."""
     units: dict[str, UnitWindows] = {}
+    history: dict[str, list[DayCounts]] = {}
     for unit_id, day, sent, failed, promoters, passives, detractors in rows:
+        if day <= today:
+            history.setdefault(unit_id, []).append(DayCounts(day, promoters, passives, detractors))
         age = (today - day).days  # 0 = today
         if not 0 <= age < DAYS_NEEDED:
             continue
@@ -71,4 +80,7 @@ def unit_windows(rows: Iterable[DayRow], today: date) -> dict[str, UnitWindows]:
             unit.recent += figures
         else:
             unit.baseline += figures
+    for unit_id, counted in history.items():
+        counted.sort(key=lambda counts: counts.day)
+        units.setdefault(unit_id, UnitWindows()).drop = evenings(counted, until=today)[-1]
     return units

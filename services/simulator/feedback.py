@@ -9,10 +9,12 @@ within minutes to two days, most within the hour, and ≈ 3 % are answered by th
 (`survey.answered`, with 7 national statements); together ≈ 27 % give a score, as in the
 Western Uusimaa pilot (docs/calibration.md#feedback).
 
-Scores: each visit of a unit-day gets its client's experience category (promoter, passive,
-detractor) from a shuffled deck whose make-up matches the unit's target NPS (systematic
-rounding), so the day's visits are a fixed mix and the noise in the measured NPS comes from who
-answers. A score is then drawn within the category. `Drop` lowers a unit's target from a day on.
+Scores: each unit-day has its own NPS, the unit's target plus a day effect drawn from
+N(0, DAY_NPS_SD²) (who worked that day, which clinic, which kind of visits: real daily feedback
+varies more than sampling alone explains). Each visit of the day gets its client's experience
+category (promoter, passive, detractor) from a shuffled deck whose make-up matches that day's
+NPS (systematic rounding), and the noise on top comes from who answers. A score is then drawn
+within the category. `Drop` lowers a unit's target from a day on.
 
 Recipients: each unit has a pool of synthetic Finnish mobile numbers (disjoint between units, by
 the unit's place among the registry's sorted unit ids), split into 31 groups; a number can only be
@@ -113,6 +115,8 @@ FAILURE_REASONS: tuple[tuple[str, float], ...] = (
 WEB_SHARE = 0.03
 SMS_REPLY_SHARE = 0.26
 LANGUAGES: tuple[tuple[str, float], ...] = (("fi", 0.95), ("sv", 0.05))
+DAY_NPS_SD = 6.0
+"""Day-to-day spread of a unit's NPS around its target, in NPS points (docs/calibration.md)."""
 RECIPIENT_GROUPS = 31
 """A number is surveyed at most once in this many days."""
 POOL_FACTOR = 3
@@ -228,6 +232,12 @@ def target_nps(unit_id: str, day: date, drop: Drop | None) -> float:
     return target
 
 
+def day_effect(unit_id: str, day: date) -> float:
+    """The unit-day's departure from its target NPS, from a generator of its own so that the
+    rest of the day's draws do not depend on it."""
+    return random.Random(f"kanava-feedback-day/{day.isoformat()}/{unit_id}").gauss(0, DAY_NPS_SD)
+
+
 def category_shares(nps: float) -> tuple[float, float, float]:
     """(promoters, passives, detractors) whose NPS is `nps` (clamped to -40…100): detractors
     are 30 % of the room below 100."""
@@ -278,7 +288,7 @@ class UnitDay:
     ) -> None:
         self.unit, self.pool, self.day, self.tz, self.key, self.rng = unit, pool, day, tz, key, rng
         self.profile = UNIT_PROFILES.get(unit.id, DEFAULT_PROFILE)
-        self.target = target_nps(unit.id, day, drop)
+        self.target = target_nps(unit.id, day, drop) + day_effect(unit.id, day)
         self.events: list[Simulated] = []
 
     def run(self) -> list[Simulated]:

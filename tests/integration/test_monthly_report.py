@@ -10,7 +10,7 @@ import io
 import math
 import os
 import sys
-from datetime import datetime
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -22,12 +22,14 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from services.chat_metrics.exports import ChatExports
 from services.chat_metrics.queues import QueueRules
 from services.chat_metrics.service import ChatMetrics
+from services.common.nps_drop import evenings
 from services.common.registry import load_registry
 from services.common.settings import DEFAULT_DIGITAL_CHANNELS
 from services.contact_metrics.service import ContactMetrics
 from services.feedback_ingest.service import FeedbackIngest
 from services.pathway_metrics.service import PathwayMetrics
 from tests.integration.test_chat_metrics_store import WAIT
+from tests.integration.test_gateway_feedback import HISTORIES, SINCE, plan, survey_events
 from tests.support.apply import apply_batch
 from tests.support.chat_events import chat
 from tests.support.contact_events import contact
@@ -276,6 +278,9 @@ U2_SHARE = share({"in_person": 3, "video": 1})
 ASTMA = pathways(1, 1, 1, 1, thumbs_up=1)
 ASTMA_SEPTEMBER = pathways(2, 0, 0, 2)
 ASTMA_YEAR_BEFORE = pathways(1, 1, 0, 0)
+# u1 and u2: no response in the 7 days to 31 October, so no test at month end (method none)
+# and, with too few responses before, no alarm on any evening of the month
+QUIET = {"alarm_at_month_end": False, "since": None, "days_on": 0, "method": "none"}
 
 
 def figures(report: dict[str, Any]) -> dict[str, Any]:
@@ -326,7 +331,11 @@ async def test_the_county_figures_worked_by_hand(engine: AsyncEngine, registry: 
     assert total["nps"]["month"]["nps"] == pytest.approx(66.667, abs=1e-3)
     assert total["nps"]["month"]["response_rate"] == 0.9
     assert (total["nps"]["previous_month"], total["nps"]["year_before"]) == (U1_NPS_SEPTEMBER, None)
-    assert (total["nps"]["target"], total["nps"]["target_met"]) == (None, None)
+    assert (total["nps"]["target"], total["nps"]["target_met"], total["nps"]["drop"]) == (
+        None,
+        None,
+        None,
+    )
     assert total["digital_share"] == {
         "month": share({"chat": 2, "in_person": 6, "message": 1, "phone": 2, "video": 1}),
         "previous_month": share({"chat": 2, "in_person": 2}),
@@ -371,7 +380,9 @@ async def test_the_service_areas_worked_by_hand(engine: AsyncEngine, registry: P
         "year_before": None,
         "target": 70.0,
         "target_met": False,
+        "drop": QUIET,
     }
+    assert sa1["nps"]["drop"] is None  # units only
     assert u1["digital_share"] == {
         "month": U1_SHARE,
         "previous_month": share({"chat": 2, "in_person": 2}),
@@ -401,6 +412,7 @@ async def test_the_service_areas_worked_by_hand(engine: AsyncEngine, registry: P
         "year_before": None,
         "target": 75.0,
         "target_met": None,  # suppressed: 3 responses < 5
+        "drop": QUIET,
     }
     assert u2["digital_share"]["month"] == U2_SHARE
     assert u2["digital_share"]["target_met"] is False
@@ -544,6 +556,47 @@ async def test_one_service_area(engine: AsyncEngine, registry: Path) -> None:
     assert report["total"]["chat"]["month"] == Q2_OCTOBER
 
 
+async def test_a_units_drop_signal(engine: AsyncEngine, registry: Path) -> None:
+    """u3 of test_gateway_feedback (not in the registry): steady from June 2025, its NPS
+    collapsing from 30 August; the alarm is on from the evening of SINCE (in early September,
+    worked out there) to the end of the month."""
+    domain = FeedbackIngest(load_registry(registry), HELSINKI)
+    await apply_batch(engine, domain, survey_events("u3", plan(collapses=True)))
+    reader = await token(engine)
+    september = "/v1/reports/monthly/2025-09?unit_id=u3"
+    async with gateway(engine, registry) as client:
+        report = (await client.get(september, headers=reader)).json()
+        august = (await client.get("/v1/reports/monthly/2025-08?unit_id=u3", headers=reader)).json()
+        csv_text = (await client.get(f"{september}&format=csv", headers=reader)).text
+        html = (await client.get(f"{september}&format=html", headers=reader)).text
+    (area,) = report["service_areas"]
+    (unit,) = area["units"]
+    assert (area["name"], unit["unit_id"], area["nps"]["drop"]) == (
+        "Not in the registry",
+        "u3",
+        None,
+    )
+    days_on = 30 - SINCE.day + 1  # SINCE to 30 September
+    assert unit["nps"]["drop"] == {
+        "alarm_at_month_end": True,
+        "since": SINCE.isoformat(),
+        "days_on": days_on,
+        "method": "cusum",
+    }
+    in_september = evenings(HISTORIES["u3"], until=date(2025, 9, 30))[-30:]
+    assert sum(e.alarm for e in in_september) == days_on
+    assert august["service_areas"][0]["units"][0]["nps"]["drop"] == {
+        "alarm_at_month_end": False,  # 2.69 nats on 31 August
+        "since": None,
+        "days_on": 0,
+        "method": "cusum",
+    }
+    rows = list(csv.DictReader(io.StringIO(csv_text)))
+    assert csv_row(rows, unit_id="u3", measure="drop_since")["month"] == SINCE.isoformat()
+    assert csv_row(rows, unit_id="u3", measure="drop_days_on")["month"] == str(days_on)
+    assert f"Drop signalled since {SINCE.day}.{SINCE.month}." in html
+
+
 def csv_row(rows: list[dict[str, str]], **match: str) -> dict[str, str]:
     (found,) = [r for r in rows if all(r[k] == v for k, v in match.items())]
     return found
@@ -604,6 +657,14 @@ async def test_csv_is_one_long_table(engine: AsyncEngine, registry: Path) -> Non
     assert (u2_nps["month"], u2_nps["target"], u2_nps["target_met"]) == ("", "75.0", "")
     suppressed = csv_row(rows, section="nps", level="unit", unit_id="u2", measure="suppressed")
     assert suppressed["month"] == "true"
+    drop = [r for r in rows if r["unit_id"] == "u1" and r["measure"].startswith("drop_")]
+    assert [(r["measure"], r["month"], r["previous_month"], r["target"]) for r in drop] == [
+        ("drop_alarm_at_month_end", "false", "", ""),
+        ("drop_since", "", "", ""),
+        ("drop_days_on", "0", "", ""),
+        ("drop_method", "none", "", ""),
+    ]
+    assert not [r for r in rows if r["level"] != "unit" and r["measure"].startswith("drop_")]
     u1_share = csv_row(rows, section="digital_share", unit_id="u1", measure="digital_share")
     assert (u1_share["month"], u1_share["previous_month"], u1_share["year_before"]) == (
         "0.375",
@@ -737,6 +798,15 @@ async def test_a_month_without_data(engine: AsyncEngine, registry: Path) -> None
     }
     assert pdf.content.startswith(b"%PDF")
     assert "No data for this month" in pdf_text(pdf.content)
+
+
+async def test_the_earliest_months(engine: AsyncEngine, registry: Path) -> None:
+    """1000-12 is compared with 0999-12, a label no request may name."""
+    reader = await token(engine)
+    async with gateway(engine, registry) as client:
+        html = await client.get("/v1/reports/monthly/1000-12?format=html", headers=reader)
+    assert html.status_code == 200
+    assert "Compared with November 1000 and December 999." in html.text
 
 
 async def test_the_report_is_in_the_openapi_document(engine: AsyncEngine, registry: Path) -> None:

@@ -68,6 +68,8 @@ MAX_GAUGES = (
     "kanava_nps_ci95_upper",
     "kanava_nps_responses",
     "kanava_nps_drop_zscore",
+    "kanava_nps_drop_alarm",
+    "kanava_nps_drop_statistic",
     "kanava_nps_target",
     "kanava_feedback_response_ratio",
     "kanava_digital_contact_share",

@@ -4,7 +4,7 @@ what each table shows, what is escaped and what is not."""
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from html.parser import HTMLParser
 from pathlib import Path
 
@@ -20,6 +20,7 @@ from services.gateway.reports.schemas import (
     Metadata,
     MonthlyReport,
     NpsComparison,
+    NpsDrop,
     QueueReport,
     Scope,
     ServiceAreaReport,
@@ -55,7 +56,9 @@ def chat(offered: int, service_level: float, met: bool) -> ChatComparison:
     )
 
 
-def nps(responses: int, suppressed: bool, target: float | None) -> NpsComparison:
+def nps(
+    responses: int, suppressed: bool, target: float | None, drop: NpsDrop | None = None
+) -> NpsComparison:
     month = NpsFigures(
         surveys_sent=100,
         delivery_failed=1,
@@ -71,7 +74,12 @@ def nps(responses: int, suppressed: bool, target: float | None) -> NpsComparison
     )
     met = None if suppressed or target is None else True
     return NpsComparison(
-        month=month, previous_month=None, year_before=None, target=target, target_met=met
+        month=month,
+        previous_month=None,
+        year_before=None,
+        target=target,
+        target_met=met,
+        drop=drop,
     )
 
 
@@ -94,20 +102,26 @@ def queue(queue_id: str, name: str, seconds: int) -> QueueReport:
     )
 
 
-def unit(name: str, queues: list[QueueReport], suppressed: bool = False) -> UnitReport:
+SIGNALLED = NpsDrop(alarm_at_month_end=True, since=date(2025, 9, 28), days_on=31, method="cusum")
+ENDED = NpsDrop(alarm_at_month_end=False, since=None, days_on=5, method="cusum")
+
+
+def unit(
+    name: str, queues: list[QueueReport], suppressed: bool = False, drop: NpsDrop | None = None
+) -> UnitReport:
     return UnitReport(
         unit_id=name.lower(),
         name=name,
         chat=chat(1200, 0.9, True),
         queues=queues,
-        nps=nps(3 if suppressed else 40, suppressed, 70.0),
+        nps=nps(3 if suppressed else 40, suppressed, 70.0, drop),
         digital_share=share({"phone": 6, "chat": 3, "e_service": 1}),
     )
 
 
 def report(name: str = "Vastaanotto") -> MonthlyReport:
     units = [
-        unit("Terveysasema", [queue("q1", "Terveysasemachat", 60)]),
+        unit("Terveysasema", [queue("q1", "Terveysasemachat", 60)], drop=SIGNALLED),
         unit("Hammashoitola", [queue("q2", "Aikuiset", 60), queue("q3", "Lapset", 90)], True),
     ]
     area = ServiceAreaReport(
@@ -240,6 +254,7 @@ def test_nps_and_digital_share_tables() -> None:
     nps = [cells for _, cells in tables["Customer feedback (NPS)"]]
     assert nps[1].startswith("Vastaanotto, all units|Oct 2025|100.0|\u2013|43|")
     assert nps[1].endswith("|")  # the area has no target of its own
+    assert nps[4].startswith("TerveysasemaDrop signalled since 28.9.|Oct 2025|100.0|")
     assert nps[4].endswith("|≥ 70 met")
     assert nps[7].startswith("Hammashoitola|Oct 2025|suppressed|\u2013|3|100|3.0 %")
     share = [cells for _, cells in tables["Digital share of contacts"]]
@@ -262,6 +277,20 @@ def test_values_are_escaped_and_only_the_charts_are_markup() -> None:
     assert page.count("<svg") == page.count("</svg>") == 5
     assert '<span class="muted">suppressed</span>' in page
     assert page.startswith("<!DOCTYPE html>")
+
+
+@pytest.mark.parametrize(
+    ("drop", "note"),
+    [
+        (SIGNALLED, "Drop signalled since 28.9."),
+        (ENDED, "Drop signalled on 5 days"),
+        (ENDED.model_copy(update={"days_on": 1}), "Drop signalled on 1 day"),
+        (NpsDrop(alarm_at_month_end=False, since=None, days_on=0, method="none"), ""),
+        (None, ""),
+    ],
+)
+def test_the_drop_note_under_a_units_name(drop: NpsDrop | None, note: str) -> None:
+    assert render_html.drop_note(drop) == note
 
 
 def test_a_report_without_data() -> None:
@@ -288,6 +317,7 @@ def test_a_report_without_data() -> None:
         (render_html.seconds(41.6), "42 s"),
         (render_html.score(None), "\u2013"),
         (render_html.short_month("2024-10"), "Oct 2024"),
+        (render_html.short_month("0999-12"), "Dec 0999"),  # the year before 1000-12
     ],
 )
 def test_number_formats(value: str, shown: str) -> None:

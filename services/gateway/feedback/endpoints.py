@@ -26,12 +26,18 @@ async def nps(
     ctx: Context, who: Reader, sel: Selected, conn: Connection, by: ByUnit = None
 ) -> NpsRows:
     """NPS, ci95 and response rate per period, by the day the survey was sent (docs/metrics.md);
-    below `min_responses` responses NPS and its interval are left out (`suppressed`)."""
+    below `min_responses` responses NPS and its interval are left out (`suppressed`). A unit's
+    row also has the NPS-drop detector's evening of the period's last day (docs/nps-drop.md)."""
     units = visible_units(ctx, who, sel)
     by_unit = by == "unit" or sel.unit_id is not None
     rows = await repository.nps_sums(conn, sel, units, by_unit)
+    days = service.evening_days(rows, sel, ctx.today())
+    history = await repository.daily_responses(conn, service.last_days(days))
+    drops = service.drop_evenings(history, days)
     least = ctx.settings.min_responses
-    return NpsRows(rows=[service.nps_row(r, least, by_unit) for r in rows], min_responses=least)
+    return NpsRows(
+        rows=[service.nps_row(r, least, by_unit, drops) for r in rows], min_responses=least
+    )
 
 
 @router.get("/comments", response_model=Comments)

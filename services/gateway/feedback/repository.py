@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import NamedTuple
@@ -9,6 +10,7 @@ from typing import NamedTuple
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from services.common.nps_drop import DayCounts
 from services.gateway.periods import Selection
 from services.gateway.sql import Counts, Sums, sums
 
@@ -68,6 +70,28 @@ async def responses_by_unit(
         {"first": sel.first, "last": sel.last, "units": units},
     )
     return {r.unit_id: r.n for r in rows}
+
+
+async def daily_responses(
+    conn: AsyncConnection, until: Mapping[str, date]
+) -> dict[str, list[DayCounts]]:
+    """The NPS-drop detector's input (docs/nps-drop.md): each unit's responses per day, summed
+    over service areas, from its first day to the last day of `until` (unit: last day needed)."""
+    if not until:
+        return {}
+    rows = await conn.execute(
+        text(
+            f"SELECT unit_id, day, {sums('promoters', 'passives', 'detractors')} "
+            "FROM feedback_unit_daily WHERE day <= :last AND unit_id = ANY(CAST(:units AS text[])) "
+            "GROUP BY unit_id, day ORDER BY unit_id, day"
+        ),
+        {"last": max(until.values()), "units": sorted(until)},
+    )
+    history: dict[str, list[DayCounts]] = {}
+    for r in rows:
+        counts = DayCounts(r.day, r.promoters, r.passives, r.detractors)
+        history.setdefault(r.unit_id, []).append(counts)
+    return history
 
 
 async def comments(

@@ -6,6 +6,8 @@ from datetime import date, datetime
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from services.common.nps_drop import Method
+
 
 class NpsFigures(BaseModel):
     """NPS of a group over a period (docs/metrics.md); nps and ci95 are null when suppressed."""
@@ -24,8 +26,14 @@ class NpsFigures(BaseModel):
 
 
 class NpsRow(NpsFigures):
+    """A period's figures; a unit's row also has the NPS-drop detector's evening of the
+    period's last day (docs/nps-drop.md), the other rows null there."""
+
     period: str
     unit_id: str | None = None
+    drop_alarm: bool | None = Field(description="the drop alarm is on")
+    drop_since: date | None = Field(description="the first day of the alarm now on")
+    drop_method: Method | None = Field(description="cusum, fallback or none")
 
 
 class NpsRows(BaseModel):

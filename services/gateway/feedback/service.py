@@ -2,11 +2,19 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import date
+
 from services.common import formulas
+from services.common.months import Month
 from services.common.nps import Responses
+from services.common.nps_drop import DayCounts, Evening, evenings
 from services.gateway.feedback.repository import Comment, Suppressed, SurveyCounts
 from services.gateway.feedback.schemas import CommentOut, NpsFigures, NpsRow, Suppression
+from services.gateway.periods import Selection
 from services.gateway.sql import Sums
+
+RowKey = tuple[str, str]  # (period, unit) of a unit's row
 
 
 def nps_figures(c: SurveyCounts, min_responses: int) -> NpsFigures:
@@ -29,9 +37,64 @@ def nps_figures(c: SurveyCounts, min_responses: int) -> NpsFigures:
     )
 
 
-def nps_row(row: Sums[SurveyCounts], min_responses: int, by_unit: bool) -> NpsRow:
+def nps_row(
+    row: Sums[SurveyCounts], min_responses: int, by_unit: bool, drops: Mapping[RowKey, Evening]
+) -> NpsRow:
     figures = nps_figures(row.counts, min_responses)
-    return NpsRow(**dict(figures), period=row.period, unit_id=row.key if by_unit else None)
+    unit_id = row.key if by_unit else None
+    drop = drops[(row.period, unit_id)] if unit_id is not None else None
+    return NpsRow(
+        **dict(figures),
+        period=row.period,
+        unit_id=unit_id,
+        drop_alarm=drop.alarm if drop else None,
+        drop_since=drop.since if drop else None,
+        drop_method=drop.method if drop else None,
+    )
+
+
+def evening_day(period: str, sel: Selection, today: date) -> date:
+    """The day whose evening a row shows: the period's last day, not after the range's `to`
+    nor today."""
+    if sel.granularity == "day":
+        end = date.fromisoformat(period)
+    elif sel.granularity == "month":
+        end = Month.parse(period).last
+    else:
+        end = sel.last
+    return min(end, sel.last, today)
+
+
+def evening_days(
+    rows: Iterable[Sums[SurveyCounts]], sel: Selection, today: date
+) -> dict[RowKey, date]:
+    """The day whose evening each unit's row shows; rows of no one unit have none."""
+    return {(r.period, r.key): evening_day(r.period, sel, today) for r in rows if r.key is not None}
+
+
+def last_days(days: Mapping[RowKey, date]) -> dict[str, date]:
+    """Per unit, the last day whose evening its rows show."""
+    last: dict[str, date] = {}
+    for (_, unit), day in days.items():
+        last[unit] = max(day, last.get(unit, day))
+    return last
+
+
+def drop_evenings(
+    history: Mapping[str, Sequence[DayCounts]], days: Mapping[RowKey, date]
+) -> dict[RowKey, Evening]:
+    """The NPS-drop detector's evening of each row's day, from its unit's whole history."""
+    by_day = {
+        unit: {e.day: e for e in evenings(history.get(unit, ()), until)}
+        for unit, until in last_days(days).items()
+    }
+    return {(p, u): by_day[u].get(day) or no_responses(day) for (p, u), day in days.items()}
+
+
+def no_responses(day: date) -> Evening:
+    """The evening of a day before the unit's first: the detector's for a day without any
+    responses."""
+    return evenings([DayCounts(day, 0, 0, 0)])[0]
 
 
 def too_few_responses(responses: dict[str, int], min_responses: int) -> list[str]:

@@ -81,6 +81,13 @@ def texts(min_responses: int, digital_channels: tuple[str, ...]) -> list[tuple[s
             "month's NPS is at least the target. Service areas have no NPS target.",
         ),
         (
+            "NPS drop signal",
+            "Per unit, the detector of docs/nps-drop.md over the unit's daily responses: a "
+            "CUSUM against the unit's own baseline (a test of 7 against 28 days while its "
+            "history is thin). Shown: the alarm at month end, since when, and the evenings of "
+            "the month it was on.",
+        ),
+        (
             "Digital share",
             f"Contacts in the digital channels ({digital}) ÷ all contacts. Target "
             f"{DIGITAL_SHARE_TARGET * 100:.0f} %: the national target for the share of service "

@@ -9,6 +9,8 @@ Columns:
 - measure: the figure (named as in docs/metrics.md); month, previous_month, year_before: its
   values (empty where there is no data or the figure is suppressed); target and target_met where
   one applies.
+A unit's nps section ends with the drop detector's view of the month (docs/nps-drop.md), in
+the month column only: drop_alarm_at_month_end, drop_since, drop_days_on and drop_method.
 Ratios are fractions (0.8 = 80 %), times seconds, booleans true/false.
 """
 
@@ -25,6 +27,7 @@ from services.gateway.reports.schemas import (
     ChatComparison,
     MonthlyReport,
     NpsComparison,
+    NpsDrop,
     PathwayComparison,
     ServiceAreaReport,
     ShareComparison,
@@ -71,6 +74,7 @@ NPS = (
     "response_rate",
     "suppressed",
 )
+DROP = ("alarm_at_month_end", "since", "days_on", "method")
 SHARE = ("contacts", "digital_contacts", "digital_share")
 PATHWAY = (
     "starts",
@@ -177,6 +181,13 @@ def _chat(where: tuple[Any, ...], chat: ChatComparison) -> Iterator[Row]:
 def _nps(where: tuple[Any, ...], nps: NpsComparison) -> Iterator[Row]:
     goal = {"nps": (nps.target, nps.target_met)}
     yield from _measures("nps", where, NPS, _three(nps), goal)
+    if nps.drop:
+        yield from _drop(where, nps.drop)
+
+
+def _drop(where: tuple[Any, ...], drop: NpsDrop) -> Iterator[Row]:
+    for measure in DROP:
+        yield ("nps", *where, f"drop_{measure}", getattr(drop, measure), None, None, None, None)
 
 
 def _share(where: tuple[Any, ...], share: ShareComparison) -> Iterator[Row]:

@@ -23,6 +23,7 @@ from services.gateway.reports.schemas import (
     ChatFigures,
     MonthlyReport,
     NpsComparison,
+    NpsDrop,
     PathwayComparison,
     PathwayFigures,
     QueueReport,
@@ -261,7 +262,16 @@ def chat_entity(
 
 
 def nps_entity(name: str, level: Level, nps: NpsComparison) -> Entity[NpsFigures]:
-    return Entity(name, level, _three(nps), nps_target(nps))
+    return Entity(name, level, _three(nps), nps_target(nps), drop_note(nps.drop))
+
+
+def drop_note(drop: NpsDrop | None) -> str:
+    """The drop detector's view of the month, under a unit's name; empty without an alarm."""
+    if drop is None or not drop.days_on:
+        return ""
+    if drop.alarm_at_month_end and drop.since is not None:
+        return f"Drop signalled since {drop.since.day}.{drop.since.month}."
+    return f"Drop signalled on {drop.days_on} day{'s' if drop.days_on > 1 else ''}"
 
 
 def share_entity(name: str, level: Level, share: ShareComparison) -> Entity[ShareFigures]:

@@ -4,9 +4,11 @@ unit and pathway and by month, over the month and the twelve before it."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from services.common.nps_drop import DayCounts
 from services.gateway.chat import repository as chat
 from services.gateway.chat.repository import BotCounts, QueueSums
 from services.gateway.contacts import repository as contacts
@@ -25,6 +27,7 @@ class Stored:
     chat: list[QueueSums]  # key: the queue
     bots: dict[str, BotCounts] | None  # by month; county-wide only
     nps: list[Sums[SurveyCounts]]  # key: the unit
+    daily: dict[str, list[DayCounts]]  # the NPS units' responses per day, for the drop detector
     pathways: list[Sums[PathwayCounts]]  # key: the pathway
     active: dict[Key, int]  # enrolments active at the end of the month
     contacts: dict[Key, dict[str, int]]  # contacts by channel
@@ -36,15 +39,20 @@ async def read(
     units: list[str] | None,
     queues: list[str] | None,
     county_wide: bool,
+    last_evening: date,
 ) -> Stored:
     """Every figure the report shows, in one read-only transaction (one snapshot: the parts
-    agree with each other even while the services write)."""
+    agree with each other even while the services write); the NPS units' whole daily history
+    up to `last_evening`."""
     async with engine.connect() as conn:
         await conn.execution_options(isolation_level="REPEATABLE READ", postgresql_readonly=True)
+        nps = await feedback.nps_sums(conn, sel, units, by_unit=True)
+        nps_units = {r.key: last_evening for r in nps if r.key is not None}
         return Stored(
             chat=await chat.queue_sums(conn, sel, queues, by_queue=True),
             bots=await chat.bot_sums(conn, sel) if county_wide else None,
-            nps=await feedback.nps_sums(conn, sel, units, by_unit=True),
+            nps=nps,
+            daily=await feedback.daily_responses(conn, nps_units),
             pathways=await pathways.pathway_sums(conn, sel, units, by_pathway=True),
             active=await pathways.active_at_period_end(conn, sel, units, by_pathway=True),
             contacts=await contacts.channel_counts(conn, sel, units, by_unit=True),

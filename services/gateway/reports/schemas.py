@@ -6,10 +6,11 @@ period without data is null. Ratios are fractions (0.8 = 80 %), times seconds.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 
 from pydantic import BaseModel, Field
 
+from services.common.nps_drop import Method
 from services.gateway.feedback.schemas import NpsFigures
 
 
@@ -47,12 +48,26 @@ class BotComparison(BaseModel):
     year_before: BotFigures | None
 
 
+class NpsDrop(BaseModel):
+    """The NPS-drop detector's view of a unit's month (docs/nps-drop.md)."""
+
+    alarm_at_month_end: bool = Field(
+        description="on the evening of the month's last day (of today in the current month)"
+    )
+    since: date | None = Field(description="the first day of the alarm on at month end")
+    days_on: int = Field(description="evenings of the month with the alarm on")
+    method: Method = Field(description="the detector's method at month end")
+
+
 class NpsComparison(BaseModel):
     month: NpsFigures | None
     previous_month: NpsFigures | None
     year_before: NpsFigures | None
     target: float | None = Field(description="the unit's nps_target; null above unit level")
     target_met: bool | None
+    drop: NpsDrop | None = Field(
+        description="units only: the drop detector's view of the month; null above unit level"
+    )
 
 
 class ShareFigures(BaseModel):

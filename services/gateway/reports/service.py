@@ -5,7 +5,8 @@ trend.
 Every figure comes from the statistics endpoints' own queries and row builders, read by queue,
 unit and pathway and summed up here, so a unit's or a service area's figures equal what
 `/v1/chat/stats`, `/v1/feedback/nps`, `/v1/pathways/stats` and `/v1/contacts/digital-share`
-return for it with `granularity=month`. Nothing depends on the clock but `generated_at`.
+return for it with `granularity=month`. Nothing depends on the clock but `generated_at` and,
+in the current month, a unit's NPS-drop view (the evening of today, not of the month's end).
 """
 
 from __future__ import annotations
@@ -13,11 +14,12 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import TypeVar
 
 from services.common import formulas
 from services.common.months import Month
+from services.common.nps_drop import evenings
 from services.common.registry import Queue, Registry, ServiceArea
 from services.common.tokens import Principal
 from services.gateway.chat import service as chat_service
@@ -40,6 +42,7 @@ from services.gateway.reports.schemas import (
     Metadata,
     MonthlyReport,
     NpsComparison,
+    NpsDrop,
     PathwayComparison,
     PathwayFigures,
     QueueReport,
@@ -77,9 +80,9 @@ V = TypeVar("V")
 
 
 def month_name(label: str) -> str:
-    """`2025-10` → `October 2025`."""
-    month = Month.parse(label)
-    return f"{_MONTH_NAMES[month.month - 1]} {month.year}"
+    """`2025-10` → `October 2025`; any label of Month, also `0999-12` (the year before 1000-12)."""
+    year, month = label.split("-")
+    return f"{_MONTH_NAMES[int(month) - 1]} {int(year)}"
 
 
 async def build_report(
@@ -94,8 +97,9 @@ async def build_report(
     units = visible_units(ctx, who, asked)
     queues = visible_queues(ctx, who, asked)
     window = Selection(month.shift(1 - TREND_MONTHS).first, month.last, "month", *[None] * 4)
-    stored = await repository.read(ctx.engine, window, units, queues, queues is None)
-    assembly = _Assembly(ctx, stored, month)
+    last_evening = min(month.last, ctx.today())
+    stored = await repository.read(ctx.engine, window, units, queues, queues is None, last_evening)
+    assembly = _Assembly(ctx, stored, month, last_evening)
     return assembly.report(units, queues, _scope(ctx.registry, units, asked))
 
 
@@ -143,7 +147,9 @@ class _Group:
 
 
 class _Assembly:
-    def __init__(self, ctx: GatewayContext, stored: repository.Stored, month: Month) -> None:
+    def __init__(
+        self, ctx: GatewayContext, stored: repository.Stored, month: Month, last_evening: date
+    ) -> None:
         self.registry = ctx.registry
         self.timezone = ctx.settings.timezone
         self.min_responses = ctx.settings.min_responses
@@ -154,6 +160,8 @@ class _Assembly:
         self.bots = stored.bots
         self.chat = {(r.period, r.key): r for r in stored.chat}
         self.nps = {(r.period, r.key): r for r in stored.nps}
+        self.daily = stored.daily
+        self.last_evening = last_evening  # the month's last day, or today in the current month
         self.pathways = {(r.period, r.key): r for r in stored.pathways}
         self.active = stored.active
         self.contacts = stored.contacts
@@ -177,6 +185,21 @@ class _Assembly:
         if not rows:
             return None
         return feedback_service.nps_figures(total(r.counts for r in rows), self.min_responses)
+
+    def nps_drop(self, unit_id: str) -> NpsDrop | None:
+        """The drop detector's view of the month from the unit's whole history; None when no
+        evening of the month is in it (a month still to come)."""
+        history = self.daily.get(unit_id, [])
+        month = [e for e in evenings(history, self.last_evening) if e.day >= self.month.first]
+        if not month:
+            return None
+        end = month[-1]
+        return NpsDrop(
+            alarm_at_month_end=end.alarm,
+            since=end.since,
+            days_on=sum(e.alarm for e in month),
+            method=end.method,
+        )
 
     def share_figures(self, period: str, units: Iterable[str | None]) -> ShareFigures | None:
         found = _found(self.contacts, period, units)
@@ -223,7 +246,7 @@ class _Assembly:
         )
 
     def nps_comparison(
-        self, units: Sequence[str | None], target: float | None
+        self, units: Sequence[str | None], target: float | None, drop: NpsDrop | None = None
     ) -> NpsComparison | None:
         found = _comparison([self.nps_figures(p, units) for p in self.periods])
         if found is None:
@@ -236,6 +259,7 @@ class _Assembly:
             year_before=year_before,
             target=target,
             target_met=None if nps is None or target is None else nps >= target,
+            drop=drop,
         )
 
     def share_comparison(self, units: Sequence[str | None]) -> ShareComparison | None:
@@ -426,8 +450,7 @@ class _Assembly:
 
     def unit_report(self, unit_id: str | None, queues: list[str]) -> UnitReport | None:
         chat = self.chat_comparison(queues)
-        target = definitions.nps_target(self.registry, unit_id)
-        nps = self.nps_comparison([unit_id], target) if unit_id is not None else None
+        nps = self.unit_nps(unit_id)
         share = self.share_comparison([unit_id]) if unit_id is not None else None
         if chat is None and nps is None and share is None:
             return None
@@ -443,6 +466,13 @@ class _Assembly:
             nps=nps,
             digital_share=share,
         )
+
+    def unit_nps(self, unit_id: str | None) -> NpsComparison | None:
+        """A unit's NPS against its target, with the drop detector's view of the month."""
+        if unit_id is None:
+            return None
+        target = definitions.nps_target(self.registry, unit_id)
+        return self.nps_comparison([unit_id], target, self.nps_drop(unit_id))
 
     def queue_report(self, queue_id: str) -> QueueReport | None:
         chat = self.chat_comparison([queue_id])
