@@ -2,12 +2,45 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, fields, replace
 from functools import reduce
 from typing import Any, Generic, Self, TypeVar
 
-from sqlalchemy import Row
+from sqlalchemy import Row, text
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from services.gateway.periods import Selection
+
+UNIT_FILTER = " AND unit_id = ANY(CAST(:units AS text[]))"
+
+
+def unit_filter(units: list[str] | None) -> str:
+    """The condition keeping the rows of `units` (bound as :units); none for every unit."""
+    return "" if units is None else UNIT_FILTER
+
+
+async def per_period(
+    conn: AsyncConnection,
+    sel: Selection,
+    table: str,
+    select: str,
+    key: str | None,
+    where: str = "",
+    params: Mapping[str, object] | None = None,
+    then_by: str | None = None,
+) -> Sequence[Row[Any]]:
+    """`select` over the table's days in the selection's range, per period and per `key`
+    column (and per `then_by` column), in that order: columns period, key, [then_by,] select."""
+    columns, group = sel.grouping("day", key)
+    if then_by:
+        columns, group = f"{columns}, {then_by}", f"{group}, {then_by}"
+    query = (
+        f"SELECT {columns}, {select} FROM {table} WHERE day BETWEEN :first AND :last{where} "
+        f"GROUP BY {group} ORDER BY {group}"
+    )
+    rows = await conn.execute(text(query), {"first": sel.first, "last": sel.last, **(params or {})})
+    return rows.all()
 
 
 def sums(*columns: str, **renamed: str) -> str:

@@ -12,7 +12,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from services.gateway.periods import Selection
-from services.gateway.sql import Counts, Sums
+from services.gateway.sql import Counts, Sums, per_period
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,15 +107,10 @@ async def available_agents(conn: AsyncConnection) -> dict[str, Agents]:
 async def queue_sums(
     conn: AsyncConnection, sel: Selection, queues: list[str] | None, by_queue: bool
 ) -> list[QueueSums]:
-    columns, group = sel.grouping("day", "queue_id" if by_queue else None)
-    rows = await conn.execute(
-        text(
-            f"SELECT {columns}, {QueueCounts.summed()}, array_agg(DISTINCT queue_id) AS queues "
-            "FROM chat_queue_daily WHERE day BETWEEN :first AND :last"
-            f"{_queue_filter(queues)} GROUP BY {group} ORDER BY {group}"
-        ),
-        {"first": sel.first, "last": sel.last, "queues": queues},
-    )
+    key = "queue_id" if by_queue else None
+    select = f"{QueueCounts.summed()}, array_agg(DISTINCT queue_id) AS queues"
+    where, params = _queue_filter(queues), {"queues": queues}
+    rows = await per_period(conn, sel, "chat_queue_daily", select, key, where, params)
     return [QueueSums(r.period, r.key, QueueCounts.of(r), frozenset(r.queues)) for r in rows]
 
 

@@ -4,11 +4,10 @@ from __future__ import annotations
 
 from collections import defaultdict
 
-from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from services.gateway.periods import Selection
-from services.gateway.sql import sums
+from services.gateway.sql import per_period, sums, unit_filter
 
 
 async def channel_counts(
@@ -16,15 +15,16 @@ async def channel_counts(
 ) -> dict[tuple[str, str | None], dict[str, int]]:
     """Contacts per (period, unit or None) and channel, periods and units in order; only
     channels with contacts."""
-    columns, group = sel.grouping("day", "unit_id" if by_unit else None)
-    where = "" if units is None else " AND unit_id = ANY(CAST(:units AS text[]))"
-    rows = await conn.execute(
-        text(
-            f"SELECT {columns}, channel, {sums('contacts')} FROM contact_daily "
-            f"WHERE day BETWEEN :first AND :last{where} "
-            f"GROUP BY {group}, channel ORDER BY {group}, channel"
-        ),
-        {"first": sel.first, "last": sel.last, "units": units},
+    key = "unit_id" if by_unit else None
+    rows = await per_period(
+        conn,
+        sel,
+        "contact_daily",
+        sums("contacts"),
+        key,
+        unit_filter(units),
+        {"units": units},
+        then_by="channel",
     )
     by_channel: dict[tuple[str, str | None], dict[str, int]] = defaultdict(dict)
     for r in rows:

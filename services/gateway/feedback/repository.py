@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from services.common.nps_drop import DayCounts
 from services.gateway.periods import Selection
-from services.gateway.sql import Counts, Sums, sums
+from services.gateway.sql import Counts, Sums, per_period, sums, unit_filter
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,21 +39,13 @@ class Suppressed(NamedTuple):
     reason: str
 
 
-def _units(units: list[str] | None) -> str:
-    return "" if units is None else " AND unit_id = ANY(CAST(:units AS text[]))"
-
-
 async def nps_sums(
     conn: AsyncConnection, sel: Selection, units: list[str] | None, by_unit: bool
 ) -> list[Sums[SurveyCounts]]:
-    columns, group = sel.grouping("day", "unit_id" if by_unit else None)
-    rows = await conn.execute(
-        text(
-            f"SELECT {columns}, {SurveyCounts.summed()} FROM feedback_unit_daily "
-            "WHERE day BETWEEN :first AND :last"
-            f"{_units(units)} GROUP BY {group} ORDER BY {group}"
-        ),
-        {"first": sel.first, "last": sel.last, "units": units},
+    key = "unit_id" if by_unit else None
+    where, params = unit_filter(units), {"units": units}
+    rows = await per_period(
+        conn, sel, "feedback_unit_daily", SurveyCounts.summed(), key, where, params
     )
     return [Sums(r.period, r.key, SurveyCounts.of(r)) for r in rows]
 
@@ -65,7 +57,7 @@ async def responses_by_unit(
         text(
             f"SELECT unit_id, {sums(n='promoters + passives + detractors')} "
             "FROM feedback_unit_daily WHERE day BETWEEN :first AND :last"
-            f"{_units(units)} GROUP BY unit_id"
+            f"{unit_filter(units)} GROUP BY unit_id"
         ),
         {"first": sel.first, "last": sel.last, "units": units},
     )

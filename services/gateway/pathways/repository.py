@@ -9,7 +9,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from services.gateway.periods import Selection
-from services.gateway.sql import Counts, Sums
+from services.gateway.sql import Counts, Sums, per_period, unit_filter
 
 
 @dataclass(frozen=True, slots=True)
@@ -24,8 +24,7 @@ class PathwayCounts(Counts):
 
 
 def _where(sel: Selection, units: list[str] | None) -> str:
-    where = " AND unit_id = ANY(CAST(:units AS text[]))" if units is not None else ""
-    return where + (" AND pathway_id = :pathway" if sel.pathway_id else "")
+    return unit_filter(units) + (" AND pathway_id = :pathway" if sel.pathway_id else "")
 
 
 def _params(sel: Selection, units: list[str] | None) -> dict[str, date | str | list[str] | None]:
@@ -35,15 +34,9 @@ def _params(sel: Selection, units: list[str] | None) -> dict[str, date | str | l
 async def pathway_sums(
     conn: AsyncConnection, sel: Selection, units: list[str] | None, by_pathway: bool
 ) -> list[Sums[PathwayCounts]]:
-    columns, group = sel.grouping("day", "pathway_id" if by_pathway else None)
-    rows = await conn.execute(
-        text(
-            f"SELECT {columns}, {PathwayCounts.summed()} FROM pathway_daily "
-            "WHERE day BETWEEN :first AND :last"
-            f"{_where(sel, units)} GROUP BY {group} ORDER BY {group}"
-        ),
-        _params(sel, units),
-    )
+    key = "pathway_id" if by_pathway else None
+    where, params = _where(sel, units), _params(sel, units)
+    rows = await per_period(conn, sel, "pathway_daily", PathwayCounts.summed(), key, where, params)
     return [Sums(r.period, r.key, PathwayCounts.of(r)) for r in rows]
 
 
