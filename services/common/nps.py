@@ -51,14 +51,17 @@ class Responses:
         return self.nps - half, self.nps + half
 
 
-def drop_zscore(last_7_days: Responses, the_28_before: Responses) -> float | None:
-    """z = (nps7 - nps28) / sqrt(var7 + var28); None where it is not defined (no responses
-    in a window, or no spread at all in either)."""
+def drop_zscore(
+    last_7_days: Responses, the_28_before: Responses, over_dispersion: float = 0.0
+) -> float | None:
+    """z = (nps7 - nps28) / sqrt(var7 + var28 + over_dispersion); None where it is not defined
+    (no responses in a window, or no spread at all)."""
     nps7, nps28 = last_7_days.nps, the_28_before.nps
     var7, var28 = last_7_days.variance, the_28_before.variance
-    if nps7 is None or nps28 is None or var7 is None or var28 is None or var7 + var28 == 0:
+    if nps7 is None or nps28 is None or var7 is None or var28 is None:
         return None
-    return (nps7 - nps28) / math.sqrt(var7 + var28)
+    variance = var7 + var28 + over_dispersion
+    return (nps7 - nps28) / math.sqrt(variance) if variance else None
 
 
 def is_drop(z: float | None, last_7_days: Responses, min_alert_responses: int = 30) -> bool:

@@ -4,7 +4,8 @@ Each evening the unit's baseline is the 182 days that ended 28 days earlier: its
 promoters p0 and detractors d0, the per-response variance v of the score (+100, 0, -100) and
 the day-to-day over-dispersion tau2 (method of moments). A CUSUM adds up each day's
 quasi-log-likelihood ratio of "DESIGN_DROP points lower" against "as in the baseline", divided
-by the day's dispersion factor 1 + n tau2 / v, and alarms at H nats, staying on until it falls
+by the day's dispersion factor phi (the llr's variance with tau2 over its variance without),
+and alarms at H nats, staying on until it falls
 under H / 2. While the baseline is too thin, the 7-day against 28-day z-test of
 services/common/nps.py decides at z <= -3.09.
 """
@@ -25,7 +26,7 @@ GUARD_DAYS = 28
 BASELINE_DAYS = 182
 DESIGN_DROP = 20.0
 """The drop, in NPS points, the CUSUM is tuned to (chosen with bench/nps_alarms.py)."""
-H = 9.0
+H = 8.0
 """Alarm threshold of the CUSUM, in nats (chosen with bench/nps_alarms.py)."""
 MIN_BASELINE_RESPONSES = 200
 MIN_BASELINE_DAYS = 56
@@ -90,6 +91,7 @@ class Window:
     forward one day at a time, so that a day costs O(1) whatever the window's length."""
 
     __slots__ = (
+        "at",
         "days",
         "days_with_responses",
         "detractors",
@@ -103,18 +105,20 @@ class Window:
     )
 
     def __init__(self, days: Sequence[Responses], length: int, lag: int) -> None:
-        self.days, self.length, self.lag = days, length, lag
+        self.days, self.length, self.lag, self.at = days, length, lag, -1
         self.promoters = self.passives = self.detractors = self.days_with_responses = 0
         self.sum_x = self.sum_x2 = self.sum_inv_n = 0.0
 
     def advance(self, t: int) -> None:
-        """Move from day t - 1 to day t (call it for t = 0, 1, 2, ... in turn)."""
-        entering = t - self.lag - 1
-        leaving = entering - self.length
-        if 0 <= entering < len(self.days):
-            self.add(self.days[entering], 1)
-        if 0 <= leaving < len(self.days):
-            self.add(self.days[leaving], -1)
+        """Move forward to day t, one day at a time."""
+        while self.at < t:
+            self.at += 1
+            entering = self.at - self.lag - 1
+            leaving = entering - self.length
+            if 0 <= entering < len(self.days):
+                self.add(self.days[entering], 1)
+            if 0 <= leaving < len(self.days):
+                self.add(self.days[leaving], -1)
 
     def add(self, counts: Responses, sign: int) -> None:
         n = counts.promoters + counts.passives + counts.detractors
@@ -145,16 +149,31 @@ class Window:
         return Baseline(p0, d0, mu, v, max(0.0, moment))
 
 
+def log_ratios(base: Baseline, drop: float = DESIGN_DROP) -> tuple[float, float]:
+    """ln(p1 / p0) and ln(d1 / d0): what a promoter and a detractor add to the llr of a
+    `drop` (drop / 200 of the share moved from promoters to detractors)."""
+    p1 = max(base.p0 - drop / 200, MIN_DROPPED_PROMOTERS)
+    return math.log(p1 / base.p0), math.log((base.d0 + drop / 200) / base.d0)
+
+
+def dispersion(n: int, base: Baseline, drop: float = DESIGN_DROP) -> float:
+    """phi: the variance of a day's llr over n responses, over what it would be were the
+    responses independent. A day's level moving by eta points moves eta / 200 of the share
+    between detractors and promoters, so the llr of a response moves by eta (a - b) / 200."""
+    a, b = log_ratios(base, drop)
+    mean = base.p0 * a + base.d0 * b
+    variance = base.p0 * a * a + base.d0 * b * b - mean * mean
+    return 1 + n * base.tau2 * ((a - b) / 200) ** 2 / variance
+
+
 def increment(counts: Responses, base: Baseline, drop: float = DESIGN_DROP) -> float:
     """The day's quasi-log-likelihood ratio of a `drop` against the baseline, divided by the
-    day's dispersion factor phi = 1 + n tau2 / v; 0 for a day without responses."""
+    day's dispersion factor phi; 0 for a day without responses."""
     n = counts.count
     if not n:
         return 0.0
-    p1 = max(base.p0 - drop / 200, MIN_DROPPED_PROMOTERS)
-    d1 = base.d0 + drop / 200
-    llr = counts.promoters * math.log(p1 / base.p0) + counts.detractors * math.log(d1 / base.d0)
-    return llr / (1 + n * base.tau2 / base.v)
+    a, b = log_ratios(base, drop)
+    return (counts.promoters * a + counts.detractors * b) / dispersion(n, base, drop)
 
 
 def evenings(
@@ -165,7 +184,7 @@ def evenings(
     start, dense = _dense(days, until)
     first = start.toordinal()
     baseline = Window(dense, BASELINE_DAYS, GUARD_DAYS)
-    totals = _Totals(dense)
+    fallback = _Fallback(dense)
     result: list[Evening] = []
     s, on, since = 0.0, False, None
     method: Method
@@ -178,7 +197,7 @@ def evenings(
             statistic, method = s, "cusum"
         else:
             s = 0.0
-            statistic, on, method = _fallback(totals, t)
+            statistic, on, method = fallback.evening(t)
         since = (since or day) if on else None
         result.append(Evening(day, statistic, on, since, method))
     return result
@@ -192,13 +211,37 @@ def alarm_days(history: Mapping[str, Iterable[DayCounts]]) -> dict[str, list[dat
     }
 
 
-class _Totals:
-    """Running totals of daily counts, for the counts of any span of days in O(1)."""
+class _Fallback:
+    """The 7 days t-6..t against the 28 before them: the z-test of services/common/nps.py,
+    each window's variance raised by tau2 sum(n_d^2) / n^2 for its days' over-dispersion, tau2
+    learned from up to BASELINE_DAYS before the 7 days."""
 
     def __init__(self, days: Sequence[Responses]) -> None:
+        self.history = Window(days, BASELINE_DAYS, FALLBACK_RECENT_DAYS - 1)
         self.promoters = [0, *accumulate(c.promoters for c in days)]
         self.passives = [0, *accumulate(c.passives for c in days)]
         self.detractors = [0, *accumulate(c.detractors for c in days)]
+        self.squares = [0, *accumulate(c.count**2 for c in days)]
+
+    def evening(self, t: int) -> tuple[float, bool, Method]:
+        start = t + 1 - FALLBACK_RECENT_DAYS
+        recent, before = (
+            self.between(start, t + 1),
+            self.between(start - FALLBACK_BEFORE_DAYS, start),
+        )
+        if not recent.count or not before.count:
+            return 0.0, False, "none"
+        self.history.advance(t)
+        tau2 = self.history.baseline().tau2
+        extra = tau2 * (
+            self.sum_of_squares(start, t + 1) / recent.count**2
+            + self.sum_of_squares(start - FALLBACK_BEFORE_DAYS, start) / before.count**2
+        )
+        z = drop_zscore(recent, before, extra)
+        if z is None:
+            return 0.0, False, "none"
+        enough = min(recent.count, before.count) >= FALLBACK_MIN_RESPONSES
+        return z, z <= FALLBACK_Z and enough, "fallback"
 
     def between(self, start: int, stop: int) -> Responses:
         """The counts of the days [start, stop), days before the first counting as none."""
@@ -209,17 +252,9 @@ class _Totals:
             self.detractors[stop] - self.detractors[start],
         )
 
-
-def _fallback(totals: _Totals, t: int) -> tuple[float, bool, Method]:
-    """The 7 days t-6..t against the 28 before them."""
-    start = t + 1 - FALLBACK_RECENT_DAYS
-    recent = totals.between(start, t + 1)
-    before = totals.between(start - FALLBACK_BEFORE_DAYS, start)
-    z = drop_zscore(recent, before)
-    if z is None:
-        return 0.0, False, "none"
-    enough = min(recent.count, before.count) >= FALLBACK_MIN_RESPONSES
-    return z, z <= FALLBACK_Z and enough, "fallback"
+    def sum_of_squares(self, start: int, stop: int) -> int:
+        """The sum of n_d^2 over the days [start, stop)."""
+        return self.squares[max(stop, 0)] - self.squares[max(start, 0)]
 
 
 def _dense(days: Iterable[DayCounts], until: date | None) -> tuple[date, list[Responses]]:

@@ -36,7 +36,7 @@ HELSINKI = ZoneInfo("Europe/Helsinki")
 # detractors adds 4 ln((d0 + DESIGN_DROP / 200) / d0) = 4 ln 1.4 = 1.35 nats (no day-to-day
 # dispersion: every steady day is alike), a steady day 2 ln(0.4 / 0.5) + ln 1.4 < 0: the
 # CUSUM, 0 until the collapse, reaches H on the collapse's ALARM_DAYS-th day (the 7th with
-# H = 9: 2025-09-05) and stays there without responses.
+# H = 8: 2025-09-04) and stays there without responses.
 FIRST_DAY, COLLAPSE, LAST_DAY = date(2025, 6, 1), date(2025, 8, 30), date(2025, 9, 12)
 ALARM_DAYS = math.ceil(H / (4 * math.log((0.25 + DESIGN_DROP / 200) / 0.25)))
 SINCE = COLLAPSE + timedelta(days=ALARM_DAYS - 1)

@@ -13,14 +13,18 @@ Baseline of each evening 2026-03-02..09: the 182 days that ended 28 days before,
   tau2 = mean((x - mu)^2) - v / 20 = (20.0206^2 + 19.9794^2) / 2 - 325.055
        = 400.000 - 325.055 = 74.9455
 The drop of DESIGN_DROP = 20 points: p1 = p0 - 0.1 = 0.599849, d1 = d0 + 0.1 = 0.300055;
-  ln(p1 / p0) = -0.154187, ln(d1 / d0) = 0.405374; phi = 1 + 20 x 74.9455 / 6501.10 = 1.230563
-  C: llr = 8 (-0.154187) + 10 (0.405374) = 2.820243; / phi = 2.291832
-  A: llr = 16 (-0.154187) + 2 (0.405374) = -1.656239; / phi = -1.345920
-  B: llr = 12 (-0.154187) + 6 (0.405374) = 0.582002; / phi = 0.472956
+  a = ln(p1 / p0) = -0.154187, b = ln(d1 / d0) = 0.405374
+The llr of one response: mean m = p0 a + d0 b = -0.026810, variance
+  p0 a^2 + d0 b^2 - m^2 = 0.016638 + 0.032875 - 0.000719 = 0.048794;
+  phi of a day of 20 = 1 + 20 x 74.9455 x ((a - b) / 200)^2 / 0.048794
+                     = 1 + 20 x 74.9455 x 7.827692e-6 / 0.048794 = 1.240462
+  C: llr = 8 (-0.154187) + 10 (0.405374) = 2.820243; / phi = 2.273543
+  A: llr = 16 (-0.154187) + 2 (0.405374) = -1.656239; / phi = -1.335180
+  B: llr = 12 (-0.154187) + 6 (0.405374) = 0.582002; / phi = 0.469182
 Before the drop S goes 0.47 after a B day and back to 0 after an A day: S = 0 on 2026-03-01.
-S: 03-02 2.291832, 03-03 4.583664, 03-04 6.875496, 03-05 9.167327 >= H = 9: on, since 03-05;
-   03-06 7.821407, 03-07 6.475487, 03-08 5.129567 (>= H / 2 = 4.5: still on),
-   03-09 3.783646 < 4.5: off.
+S: 03-02 2.273543, 03-03 4.547085, 03-04 6.820628, 03-05 9.094170 >= H = 8: on, since 03-05;
+   03-06 7.758991, 03-07 6.423811, 03-08 5.088632 (>= H / 2 = 4: still on),
+   03-09 3.753452 < 4: off.
 """
 
 from __future__ import annotations
@@ -33,7 +37,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from services.common.nps import Responses
+from services.common.nps import Responses, drop_zscore
 from services.common.nps_drop import (
     DESIGN_DROP,
     FALLBACK_Z,
@@ -42,6 +46,7 @@ from services.common.nps_drop import (
     H,
     Window,
     alarm_days,
+    dispersion,
     evenings,
     increment,
 )
@@ -60,7 +65,7 @@ def worked_example() -> list[tuple[int, int, int]]:
 
 
 def test_the_constants_of_the_worked_example() -> None:
-    assert (DESIGN_DROP, H, GUARD_DAYS) == (20.0, 9.0, 28)
+    assert (DESIGN_DROP, H, GUARD_DAYS) == (20.0, 8.0, 28)
 
 
 def test_baseline_of_the_worked_example() -> None:
@@ -76,9 +81,10 @@ def test_baseline_of_the_worked_example() -> None:
     assert base.mu == pytest.approx(49.9794, abs=1e-4)
     assert base.v == pytest.approx(6501.10, abs=1e-2)
     assert base.tau2 == pytest.approx(74.9455, abs=1e-4)
-    assert increment(Responses(*C), base) == pytest.approx(2.291832, abs=1e-6)
-    assert increment(Responses(*A), base) == pytest.approx(-1.345920, abs=1e-6)
-    assert increment(Responses(*B), base) == pytest.approx(0.472956, abs=1e-6)
+    assert dispersion(20, base) == pytest.approx(1.240462, abs=1e-6)
+    assert increment(Responses(*C), base) == pytest.approx(2.273543, abs=1e-6)
+    assert increment(Responses(*A), base) == pytest.approx(-1.335180, abs=1e-6)
+    assert increment(Responses(*B), base) == pytest.approx(0.469182, abs=1e-6)
     assert increment(Responses(0, 0, 0), base) == 0.0
 
 
@@ -95,14 +101,14 @@ def test_cusum_and_hysteresis_of_the_worked_example() -> None:
     drop = [(e.day, round(e.statistic, 6), e.alarm, e.since) for e in result[210:]]
     on = date(2026, 3, 5)
     assert drop == [
-        (DROP_DAY, 2.291832, False, None),
-        (date(2026, 3, 3), 4.583664, False, None),
-        (date(2026, 3, 4), 6.875496, False, None),
-        (on, 9.167327, True, on),
-        (date(2026, 3, 6), 7.821407, True, on),
-        (date(2026, 3, 7), 6.475487, True, on),
-        (date(2026, 3, 8), 5.129567, True, on),
-        (date(2026, 3, 9), 3.783646, False, None),
+        (DROP_DAY, 2.273543, False, None),
+        (date(2026, 3, 3), 4.547085, False, None),
+        (date(2026, 3, 4), 6.820628, False, None),
+        (on, 9.094170, True, on),
+        (date(2026, 3, 6), 7.758991, True, on),
+        (date(2026, 3, 7), 6.423811, True, on),
+        (date(2026, 3, 8), 5.088632, True, on),
+        (date(2026, 3, 9), 3.753452, False, None),
     ]
     assert alarm_days({"u": history(worked_example())}) == {
         "u": [on + timedelta(k) for k in range(4)]
@@ -150,6 +156,23 @@ def test_fallback_needs_30_responses_in_the_28_days_before_too() -> None:
     has no spread by chance, and then any dip looks significant."""
     result = evenings(history([(10, 0, 0)] * 2 + [(0, 0, 0)] * 26 + [(5, 2, 3)] * 6))
     assert (round(result[33].statistic, 4), result[33].method) == (-7.1082, "fallback")
+    assert [e for e in result if e.alarm] == []
+
+
+def test_the_fallback_allows_for_over_dispersion() -> None:
+    """Days 0..27 alternate (18, 2, 0), x = 90, and (10, 2, 8), x = 10: 560 responses
+    (392, 56, 112), NPS 50, variance 10^4 x 0.65 / 560 = 11.607. Days 28..34 (10, 2, 8): 140
+    (70, 14, 56), NPS 10, variance 10^4 x 0.89 / 140 = 63.571. z = -40 / sqrt(75.178) = -4.6133
+    if each response were independent. The days before the 7 (days 0..27) give
+    p0 = 392.5 / 561.5, d0 = 112.5 / 561.5, mu = 49.8664, v = 6507.106 and
+    tau2 = ((90 - mu)^2 + (10 - mu)^2) / 2 - v / 20 = 1274.663; each window's variance gains
+    tau2 sum(n_d^2) / n^2: 1274.663 (7 x 400 / 140^2 + 28 x 400 / 560^2) = 227.618, so
+    z = -40 / sqrt(75.178 + 227.618) = -2.2987 > -3.09: off."""
+    result = evenings(history([(18, 2, 0), (10, 2, 8)] * 14 + [(10, 2, 8)] * 7))
+    assert drop_zscore(Responses(70, 14, 56), Responses(392, 56, 112)) == pytest.approx(
+        -4.6133, abs=1e-4
+    )
+    assert (round(result[34].statistic, 4), result[34].method) == (-2.2987, "fallback")
     assert [e for e in result if e.alarm] == []
 
 
