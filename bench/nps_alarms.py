@@ -10,15 +10,18 @@ the shares there are), and it gets Poisson(rate) responses. The first year is a 
   S = 0 to the next alarm (total days watched / alarms, the estimate for exponential run
   lengths with censoring); the fallback rule's episodes in a new unit's first weeks.
 - Detection: a sustained drop (15 points at 20 a day, 30 points at 6 a day) from a random day
-  of the half-year after the warm-up; cases with the alarm on the evening before are left out.
-  Delay = days of the drop up to the first alarm evening (1 = on the drop's first evening).
+  of the half-year after the warm-up, the lost promoters becoming detractors (drop / 200 of
+  the share) or passives (drop / 100); cases with the alarm on the evening before are left
+  out. Delay = days of the drop up to the first alarm evening (1 = on the drop's first
+  evening).
 - Worked out instead of simulated, for a unit with a long, right baseline: the drop's
   information n KL(q1 || q0) / phi nats a day (q: the shares of promoters, passives and
   detractors), so that any detector with 0.25 false alarms a year needs about
   ln(365 / 0.25) / that many days on average (Lorden 1971); Siegmund's approximation of the
-  CUSUM's mean delay; and theta, the factor by which the over-dispersion phi leaves over
-  lowers the effective threshold.
-Prints the tables as markdown for bench/RESULTS.md (about 2 minutes on one core).
+  mean delay of the detector's CUSUM that gets there first; and theta, the factor by which
+  the over-dispersion phi leaves over lowers the effective threshold (the least of the
+  CUSUMs').
+Prints the tables as markdown for bench/RESULTS.md (about 3.5 minutes on one core).
 """
 
 from __future__ import annotations
@@ -34,19 +37,22 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from functools import cache
 from itertools import accumulate, pairwise
+from typing import Literal
 
 from bench.report import write_section
 from services.common.nps import Responses, drop_zscore, is_drop
 from services.common.nps_drop import (
     DESIGN_DROP,
+    MOVES,
     Baseline,
     DayCounts,
     Design,
     Evening,
     H,
+    Move,
     dispersion,
     evenings,
-    log_ratios,
+    weights,
 )
 
 BASES = (60.0, 70.0, 80.0)
@@ -77,15 +83,30 @@ class Unit:
 @dataclass(frozen=True)
 class Scenario:
     """A detection target: a drop of `drop` points at `rate` responses a day, to be found
-    within `within` days."""
+    within `within` days; `into`: where the promoters go (drop / 200 of the share into
+    detractors, or drop / 100 into passives)."""
 
     drop: float
     rate: float
     within: int
+    into: Into = "detractors"
+
+    def shares(self, level: float) -> tuple[float, float]:
+        """Promoters and detractors of a unit at `level` NPS (before the drop) after it."""
+        if self.into == "detractors":
+            return level_shares(level - self.drop)
+        p, d = level_shares(level)
+        return max(p - self.drop / 100, 0.0), d
 
 
-SCENARIOS = (Scenario(15.0, 20.0, 14), Scenario(30.0, 6.0, 10))
+SCENARIOS = (
+    Scenario(15.0, 20.0, 14),
+    Scenario(30.0, 6.0, 10),
+    Scenario(15.0, 20.0, 14, "passives"),
+    Scenario(30.0, 6.0, 10, "passives"),
+)
 Alarms = Callable[[list[DayCounts]], list[bool]]
+Into = Literal["detractors", "passives"]
 
 
 @dataclass(frozen=True)
@@ -152,26 +173,32 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def simulate(
-    rng: random.Random, unit: Unit, days: int, drop_from: int | None = None, drop: float = 0.0
+    rng: random.Random,
+    unit: Unit,
+    days: int,
+    drop_from: int | None = None,
+    drop: Scenario | None = None,
 ) -> list[DayCounts]:
-    """`days` days of a unit, its NPS `drop` points lower from day `drop_from` on."""
+    """`days` days of a unit, with the `drop` from day `drop_from` on."""
     cdf = poisson_cdf(unit.rate)
     history = []
     for t in range(days):
-        level = unit.base - (drop if drop_from is not None and t >= drop_from else 0.0)
-        promoters, passives, detractors = _day(rng, level + rng.gauss(0.0, unit.tau), cdf)
+        level = unit.base + rng.gauss(0.0, unit.tau)
+        dropped = drop is not None and drop_from is not None and t >= drop_from
+        shares = drop.shares(level) if dropped and drop else level_shares(level)
+        promoters, passives, detractors = _day(rng, shares, cdf)
         history.append(DayCounts(FIRST_DAY + timedelta(t), promoters, passives, detractors))
     return history
 
 
-def _day(rng: random.Random, nps: float, cdf: list[float]) -> tuple[int, int, int]:
-    """One day's counts at a level of `nps`."""
-    p, _ = level_shares(nps)
+def _day(rng: random.Random, shares: tuple[float, float], cdf: list[float]) -> tuple[int, int, int]:
+    """One day's counts with these shares of promoters and detractors."""
+    p, d = shares
     n = bisect(cdf, rng.random())
     draws = [rng.random() for _ in range(n)]
     promoters = sum(1 for r in draws if r < p)
-    passives = sum(1 for r in draws if p <= r < p + PASSIVES)
-    return promoters, passives, n - promoters - passives
+    detractors = sum(1 for r in draws if r >= 1 - d)
+    return promoters, n - promoters - detractors, detractors
 
 
 def level_shares(nps: float) -> tuple[float, float]:
@@ -293,7 +320,7 @@ def detection_cell(
     for _ in range(args.cases):
         start = WARMUP_DAYS + rng.randrange(DROP_WINDOW_DAYS)
         unit = Unit(base, tau, scenario.rate)
-        history = simulate(rng, unit, start + HORIZON_DAYS, start, scenario.drop)
+        history = simulate(rng, unit, start + HORIZON_DAYS, start, scenario)
         alarms = cusum_alarms(design)(history)
         if alarms[start - 1]:
             continue
@@ -322,35 +349,50 @@ def eta_grid(tau: float) -> list[tuple[float, float]]:
 
 @cache
 def learned(base: float, tau: float) -> Baseline:
-    """What a long baseline of a unit in control holds: mean shares, v, and tau2 (less than
-    tau^2 where the shares are clipped)."""
+    """What a long baseline of a unit in control holds: mean shares, v, tau2 (less than
+    tau^2 where the shares are clipped) and the spread of the shares."""
     shares = [(level_shares(base + eta), w) for eta, w in eta_grid(tau)]
     p0 = sum(w * p for (p, _), w in shares)
     d0 = sum(w * d for (_, d), w in shares)
     mu = 100 * (p0 - d0)
     tau2 = sum(w * (100 * (p - d) - mu) ** 2 for (p, d), w in shares)
-    return Baseline(p0, d0, mu, 100**2 * (p0 + d0 - (p0 - d0) ** 2), tau2)
+    spread = (
+        sum(w * (p - p0) ** 2 for (p, _), w in shares),
+        sum(w * (p - p0) * (d - d0) for (p, d), w in shares),
+        sum(w * (d - d0) ** 2 for (_, d), w in shares),
+    )
+    return Baseline(p0, d0, mu, 100**2 * (p0 + d0 - (p0 - d0) ** 2), tau2, spread)
 
 
 def information_per_day(scenario: Scenario, tau: float, base: float) -> float:
     """n KL(q1 || q0) / phi of the drop, in nats a day (q0: the learned shares)."""
     q = learned(base, tau)
-    p1, d1 = q.p0 - scenario.drop / 200, q.d0 + scenario.drop / 200
-    kl = p1 * math.log(p1 / q.p0) + d1 * math.log(d1 / q.d0)
-    return scenario.rate * kl / dispersion(round(scenario.rate), q, scenario.drop)
+    move = MOVES[0] if scenario.into == "detractors" else MOVES[1]
+    llr = weights(q, move, scenario.drop)  # the drop's own llr: a detector that knew it
+    kl = sum(x0 * math.exp(x) * x for x0, x in zip(q.shares, llr, strict=True))
+    return scenario.rate * kl / dispersion(round(scenario.rate), q, llr)
 
 
-def increment_moments(unit: Unit, level: float, design_drop: float) -> tuple[float, float]:
-    """Mean and variance of a day's llr / phi at a level of `level` NPS."""
+def increment_moments(
+    unit: Unit, scenario: Scenario, design_drop: float, move: Move
+) -> tuple[float, float]:
+    """Mean and variance of a day's llr / phi of the CUSUM of `move` during the drop."""
     base = learned(unit.base, unit.tau)
-    a, b = log_ratios(base, design_drop)
-    days = [(level_shares(level + eta), w) for eta, w in eta_grid(unit.tau)]
-    mean_1 = sum(w * (p * a + d * b) for (p, d), w in days)
-    within = sum(w * (p * a * a + d * b * b - (p * a + d * b) ** 2) for (p, d), w in days)
-    between = sum(w * (p * a + d * b) ** 2 for (p, d), w in days) - mean_1**2
+    llr = weights(base, move, design_drop)
+    a, c, b = llr
+    days = [(scenario.shares(unit.base + eta), w) for eta, w in eta_grid(unit.tau)]
+
+    def mean_of(p: float, d: float) -> float:
+        return p * a + (1 - p - d) * c + d * b
+
+    mean_1 = sum(w * mean_of(p, d) for (p, d), w in days)
+    within = sum(
+        w * (p * a * a + (1 - p - d) * c * c + d * b * b - mean_of(p, d) ** 2) for (p, d), w in days
+    )
+    between = sum(w * mean_of(p, d) ** 2 for (p, d), w in days) - mean_1**2
     mean = second = 0.0
     for n, chance in enumerate(poisson_pmf(unit.rate)):
-        phi = dispersion(n, base, design_drop)
+        phi = dispersion(n, base, llr)
         mean += chance * n * mean_1 / phi
         second += chance * (n * within + n * n * (between + mean_1**2)) / phi**2
     return mean, second - mean**2
@@ -364,25 +406,31 @@ def siegmund(mean: float, variance: float, h: float) -> float:
 
 
 def adjustment(unit: Unit, design_drop: float) -> float:
-    """theta with E[exp(theta llr / phi)] = 1 in control (1 for an exact log-likelihood
-    ratio): the chance that S climbs from 0 to H before it falls back is at most
-    exp(-theta H), so over-dispersion the factor phi leaves over acts as a threshold theta H."""
-    low, high = 1e-6, 3.0
-    for _ in range(40):
-        middle = (low + high) / 2
-        low, high = (middle, high) if _mgf(unit, design_drop, middle) < 1 else (low, middle)
-    return low
+    """The least over MOVES of theta with E[exp(theta llr / phi)] = 1 in control (1 for an
+    exact log-likelihood ratio): the chance that a CUSUM climbs from 0 to H before it falls
+    back is at most exp(-theta H), so over-dispersion the factor phi leaves over acts as a
+    threshold theta H."""
+    thetas = []
+    for move in MOVES:
+        low, high = 1e-6, 3.0
+        for _ in range(40):
+            middle = (low + high) / 2
+            below = _mgf(unit, design_drop, move, middle) < 1
+            low, high = (middle, high) if below else (low, middle)
+        thetas.append(low)
+    return min(thetas)
 
 
-def _mgf(unit: Unit, design_drop: float, theta: float) -> float:
+def _mgf(unit: Unit, design_drop: float, move: Move, theta: float) -> float:
     base = learned(unit.base, unit.tau)
-    a, b = log_ratios(base, design_drop)
+    llr = weights(base, move, design_drop)
+    a, c, b = llr
     days = [(level_shares(unit.base + eta), w) for eta, w in eta_grid(unit.tau)]
     total = 0.0
     for n, chance in enumerate(poisson_pmf(unit.rate)):
-        phi = dispersion(n, base, design_drop)
-        ea, eb = math.exp(theta * a / phi), math.exp(theta * b / phi)
-        total += chance * sum(w * (p * ea + PASSIVES + d * eb) ** n for (p, d), w in days)
+        phi = dispersion(n, base, llr)
+        ea, ec, eb = (math.exp(theta * x / phi) for x in (a, c, b))
+        total += chance * sum(w * (p * ea + (1 - p - d) * ec + d * eb) ** n for (p, d), w in days)
     return total
 
 
@@ -450,10 +498,10 @@ def _run_length(cell: FalseAlarms) -> str:
 
 def detection_table(cells: list[Detection], design: Design) -> str:
     rows = [
-        "| drop | responses a day | tau | base NPS | cases | found | median delay | p90 delay | "
-        "today's rule: found, median | nats a day | days to H | Lorden: days at 0.25 / yr | "
-        "Siegmund: mean delay |",
-        "|---:|---:|---:|---:|---:|---|---:|---:|---:|---:|---:|---:|---:|",
+        "| drop | into | responses a day | tau | base NPS | cases | found | median delay | "
+        "p90 delay | today's rule: found, median | nats a day | days to H | "
+        "Lorden: days at 0.25 / yr | Siegmund: mean delay |",
+        "|---:|---|---:|---:|---:|---:|---|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for c in cells:
         s = c.scenario
@@ -461,13 +509,13 @@ def detection_table(cells: list[Detection], design: Design) -> str:
         share = found(c.delays, s.within)
         unit = Unit(c.base, c.tau, s.rate)
         rows.append(
-            f"| {s.drop:g} | {s.rate:g} | {c.tau:g} | {c.base:g} | {len(c.delays)} | "
+            f"| {s.drop:g} | {s.into} | {s.rate:g} | {c.tau:g} | {c.base:g} | {len(c.delays)} | "
             f"{share:.0%} in {s.within} d {'pass' if share >= SHARE_TARGET else 'FAIL'} | "
             f"{_days(percentile(c.delays, 0.5))} | {_days(percentile(c.delays, 0.9))} | "
             f"{found(c.reference_delays, s.within):.0%}, "
             f"{_days(percentile(c.reference_delays, 0.5))} | {info:.2f} | "
             f"{design.h / info:.1f} | {LORDEN_NATS / info:.1f} | "
-            f"{siegmund(*increment_moments(unit, c.base - s.drop, design.drop), design.h):.1f} |"
+            f"{_siegmund(unit, s, design):.1f} |"
         )
     return "\n".join(rows) + (
         "\n\nDelays in days, 1 = on the drop's first evening; found: the share of drops found "
@@ -476,6 +524,12 @@ def detection_table(cells: list[Detection], design: Design) -> str:
         "delay of any detector with 0.25 false alarms a year (asymptotically, with a known "
         "baseline). Siegmund: the CUSUM's mean delay with a known baseline."
     )
+
+
+def _siegmund(unit: Unit, scenario: Scenario, design: Design) -> float:
+    """The mean delay of the CUSUM of MOVES that gets there first, on average."""
+    moments = [increment_moments(unit, scenario, design.drop, move) for move in MOVES]
+    return min(siegmund(mean, variance, design.h) for mean, variance in moments if mean > 0)
 
 
 def _days(value: float) -> str:

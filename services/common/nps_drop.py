@@ -1,13 +1,14 @@
 """A sustained NPS drop of one unit, detected day by day (docs/nps-drop.md).
 
 Each evening the unit's baseline is the 182 days that ended 28 days earlier: its shares of
-promoters p0 and detractors d0, the per-response variance v of the score (+100, 0, -100) and
-the day-to-day over-dispersion tau2 (method of moments). A CUSUM adds up each day's
-quasi-log-likelihood ratio of "DESIGN_DROP points lower" against "as in the baseline", divided
-by the day's dispersion factor phi (the llr's variance with tau2 over its variance without),
-and alarms at H nats, staying on until it falls
-under H / 2. While the baseline is too thin, the 7-day against 28-day z-test of
-services/common/nps.py decides at z <= -3.09.
+promoters, passives and detractors and their day-to-day covariance beyond chance (the spread,
+method of moments). Three CUSUMs add up each day's quasi-log-likelihood ratio of "DESIGN_DROP
+points lower" against "as in the baseline", the drop made up three ways (promoters to
+detractors, promoters to passives, passives to detractors), each divided by the day's
+dispersion factor phi (the llr's variance with the spread over its variance without). The
+alarm comes on when the largest reaches H nats and stays on until it falls under H / 2.
+While the baseline is too thin, the 7-day against 28-day z-test of services/common/nps.py,
+allowing for over-dispersion, decides at z <= -3.09.
 """
 
 from __future__ import annotations
@@ -26,18 +27,19 @@ GUARD_DAYS = 28
 BASELINE_DAYS = 182
 DESIGN_DROP = 20.0
 """The drop, in NPS points, the CUSUM is tuned to (chosen with bench/nps_alarms.py)."""
-H = 8.0
+H = 9.0
 """Alarm threshold of the CUSUM, in nats (chosen with bench/nps_alarms.py)."""
 MIN_BASELINE_RESPONSES = 200
 MIN_BASELINE_DAYS = 56
 """Days with responses the baseline needs before the CUSUM is used."""
+MIN_SHARE = 0.001
+"""What a drop leaves of the share it moves answers from, so that the ratios stay finite."""
 FALLBACK_Z = -3.09
 """One-sided 0.1 %: the fallback rule is for thin histories, so it is strict."""
 FALLBACK_MIN_RESPONSES = 30
 """In the 7 days and in the 28 before them: a thinner window's variance can be 0 by chance."""
 FALLBACK_RECENT_DAYS = 7
 FALLBACK_BEFORE_DAYS = 28
-MIN_DROPPED_PROMOTERS = 0.001
 
 Method = Literal["cusum", "fallback", "none"]
 NO_RESPONSES = Responses(0, 0, 0)
@@ -84,6 +86,14 @@ class Baseline(NamedTuple):
     mu: float
     v: float
     tau2: float
+    spread: tuple[float, float, float] = (0.0, 0.0, 0.0)
+    """The day-to-day covariance of the shares of promoters and detractors beyond chance:
+    (var p, cov p d, var d) by the method of moments; tau2 = 10^4 (var p - 2 cov + var d)."""
+
+    @property
+    def shares(self) -> tuple[float, float, float]:
+        """Promoters, passives and detractors (each smoothed, so never 0)."""
+        return self.p0, 1 - self.p0 - self.d0, self.d0
 
 
 class Window:
@@ -99,15 +109,19 @@ class Window:
         "length",
         "passives",
         "promoters",
+        "sum_d",
+        "sum_dd",
         "sum_inv_n",
-        "sum_x",
-        "sum_x2",
+        "sum_p",
+        "sum_pd",
+        "sum_pp",
     )
 
     def __init__(self, days: Sequence[Responses], length: int, lag: int) -> None:
         self.days, self.length, self.lag, self.at = days, length, lag, -1
         self.promoters = self.passives = self.detractors = self.days_with_responses = 0
-        self.sum_x = self.sum_x2 = self.sum_inv_n = 0.0
+        self.sum_p = self.sum_d = self.sum_pp = self.sum_pd = self.sum_dd = 0.0
+        self.sum_inv_n = 0.0
 
     def advance(self, t: int) -> None:
         """Move forward to day t, one day at a time."""
@@ -124,13 +138,16 @@ class Window:
         n = counts.promoters + counts.passives + counts.detractors
         if not n:
             return
-        x = 100 * (counts.promoters - counts.detractors) / n
+        p, d = counts.promoters / n, counts.detractors / n
         self.promoters += sign * counts.promoters
         self.passives += sign * counts.passives
         self.detractors += sign * counts.detractors
         self.days_with_responses += sign
-        self.sum_x += sign * x
-        self.sum_x2 += sign * x * x
+        self.sum_p += sign * p
+        self.sum_d += sign * d
+        self.sum_pp += sign * p * p
+        self.sum_pd += sign * p * d
+        self.sum_dd += sign * d * d
         self.sum_inv_n += sign / n
 
     @property
@@ -139,41 +156,76 @@ class Window:
         return n >= MIN_BASELINE_RESPONSES and self.days_with_responses >= MIN_BASELINE_DAYS
 
     def baseline(self) -> Baseline:
-        """Smoothed shares, v and tau2 (needs a day with responses in the window)."""
+        """Smoothed shares, v, tau2 and the spread (needs a day with responses)."""
         n, k = self.promoters + self.passives + self.detractors, self.days_with_responses
         p0, d0 = (self.promoters + 0.5) / (n + 1.5), (self.detractors + 0.5) / (n + 1.5)
-        mu = 100 * (p0 - d0)
-        v = 100**2 * (p0 + d0 - (p0 - d0) ** 2)
-        # mean over the days of (x_d - mu)^2 - v / n_d, from the sums
-        moment = (self.sum_x2 - 2 * mu * self.sum_x) / k + mu * mu - v * self.sum_inv_n / k
-        return Baseline(p0, d0, mu, v, max(0.0, moment))
+        inv_n = self.sum_inv_n / k
+        # mean over the days of (p_d - p0)(d_d - d0) etc., less what chance gives
+        # (the multinomial's p0 (1 - p0) / n_d, -p0 d0 / n_d, d0 (1 - d0) / n_d)
+        pp = (self.sum_pp - 2 * p0 * self.sum_p) / k + p0 * p0 - p0 * (1 - p0) * inv_n
+        pd = (self.sum_pd - d0 * self.sum_p - p0 * self.sum_d) / k + p0 * d0 + p0 * d0 * inv_n
+        dd = (self.sum_dd - 2 * d0 * self.sum_d) / k + d0 * d0 - d0 * (1 - d0) * inv_n
+        mu, v = 100 * (p0 - d0), 100**2 * (p0 + d0 - (p0 - d0) ** 2)
+        tau2 = max(0.0, 100**2 * (pp - 2 * pd + dd))
+        return Baseline(p0, d0, mu, v, tau2, (pp, pd, dd))
 
 
-def log_ratios(base: Baseline, drop: float = DESIGN_DROP) -> tuple[float, float]:
-    """ln(p1 / p0) and ln(d1 / d0): what a promoter and a detractor add to the llr of a
-    `drop` (drop / 200 of the share moved from promoters to detractors)."""
-    p1 = max(base.p0 - drop / 200, MIN_DROPPED_PROMOTERS)
-    return math.log(p1 / base.p0), math.log((base.d0 + drop / 200) / base.d0)
+Weights = tuple[float, float, float]
+"""What one promoter, passive and detractor add to a day's log-likelihood ratio."""
 
 
-def dispersion(n: int, base: Baseline, drop: float = DESIGN_DROP) -> float:
-    """phi: the variance of a day's llr over n responses, over what it would be were the
-    responses independent. A day's level moving by eta points moves eta / 200 of the share
-    between detractors and promoters, so the llr of a response moves by eta (a - b) / 200."""
-    a, b = log_ratios(base, drop)
-    mean = base.p0 * a + base.d0 * b
-    variance = base.p0 * a * a + base.d0 * b * b - mean * mean
-    return 1 + n * base.tau2 * ((a - b) / 200) ** 2 / variance
+@dataclass(frozen=True, slots=True)
+class Move:
+    """One way a drop can be made up: `per_point` of the share per NPS point moves from the
+    answers at index `source` to those at `target` (0 promoters, 1 passives, 2 detractors)."""
+
+    source: int
+    target: int
+    per_point: float
 
 
-def increment(counts: Responses, base: Baseline, drop: float = DESIGN_DROP) -> float:
-    """The day's quasi-log-likelihood ratio of a `drop` against the baseline, divided by the
-    day's dispersion factor phi; 0 for a day without responses."""
+MOVES = (Move(0, 2, 1 / 200), Move(0, 1, 1 / 100), Move(1, 2, 1 / 100))
+"""Promoters to detractors, promoters to passives, passives to detractors: a drop of d points
+moves d / 200, d / 100 and d / 100 of the answers."""
+
+
+def weights(base: Baseline, move: Move, drop: float = DESIGN_DROP) -> Weights:
+    """ln(q1_k / q0_k) of the alternative "a `drop` made up by `move`" (at most all but
+    MIN_SHARE of the source share moves)."""
+    q0 = base.shares
+    moved = min(drop * move.per_point, q0[move.source] - MIN_SHARE)
+    q1 = list(q0)
+    q1[move.source] -= moved
+    q1[move.target] += moved
+    return (math.log(q1[0] / q0[0]), math.log(q1[1] / q0[1]), math.log(q1[2] / q0[2]))
+
+
+def dispersion(n: int, base: Baseline, w: Weights) -> float:
+    """phi: the variance of a day's llr over what it would be were its n responses
+    independent, 1 + n b / w: w the variance of one answer's llr, b the day-to-day variance
+    of the mean llr of a day's answers, (w_p - w_m, w_d - w_m) S (w_p - w_m, w_d - w_m)' with S
+    the unit's spread. Whichever answers a unit's good and bad days move, phi follows."""
+    p0, m0, d0 = base.shares
+    mean = p0 * w[0] + m0 * w[1] + d0 * w[2]
+    variance = p0 * w[0] ** 2 + m0 * w[1] ** 2 + d0 * w[2] ** 2 - mean * mean
+    alpha, beta = w[0] - w[1], w[2] - w[1]
+    pp, pd, dd = base.spread
+    between = max(0.0, alpha * alpha * pp + 2 * alpha * beta * pd + beta * beta * dd)
+    return 1 + n * between / variance
+
+
+def increments(counts: Responses, base: Baseline, drop: float = DESIGN_DROP) -> list[float]:
+    """Per move of MOVES, the day's quasi-log-likelihood ratio of a `drop` made up that way
+    against the baseline, divided by its dispersion factor phi; 0 without responses."""
     n = counts.count
     if not n:
-        return 0.0
-    a, b = log_ratios(base, drop)
-    return (counts.promoters * a + counts.detractors * b) / dispersion(n, base, drop)
+        return [0.0] * len(MOVES)
+    result = []
+    for move in MOVES:
+        w = weights(base, move, drop)
+        llr = counts.promoters * w[0] + counts.passives * w[1] + counts.detractors * w[2]
+        result.append(llr / dispersion(n, base, w))
+    return result
 
 
 def evenings(
@@ -186,17 +238,18 @@ def evenings(
     baseline = Window(dense, BASELINE_DAYS, GUARD_DAYS)
     fallback = _Fallback(dense)
     result: list[Evening] = []
-    s, on, since = 0.0, False, None
+    sums, on, since = [0.0] * len(MOVES), False, None
     method: Method
     for t, counts in enumerate(dense):
         baseline.advance(t)
         day = date.fromordinal(first + t)
         if baseline.enough:
-            s = max(0.0, s + increment(counts, baseline.baseline(), design.drop))
-            on = s >= design.h or (on and s >= design.h / 2)
-            statistic, method = s, "cusum"
+            steps = increments(counts, baseline.baseline(), design.drop)
+            sums = [max(0.0, s + step) for s, step in zip(sums, steps, strict=True)]
+            statistic, method = max(sums), "cusum"
+            on = statistic >= design.h or (on and statistic >= design.h / 2)
         else:
-            s = 0.0
+            sums = [0.0] * len(MOVES)
             statistic, on, method = fallback.evening(t)
         since = (since or day) if on else None
         result.append(Evening(day, statistic, on, since, method))

@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from services.common.hashing import hash_recipient
 from services.common.months import Month
-from services.common.nps_drop import DESIGN_DROP, DayCounts, H, evenings
+from services.common.nps_drop import DayCounts, H, evenings
 from services.common.registry import load_registry
 from services.common.settings import Settings
 from services.feedback_ingest.service import FeedbackIngest
@@ -32,13 +32,15 @@ HELSINKI = ZoneInfo("Europe/Helsinki")
 # 104 days of surveys, 4 answered a day: steady, or in u3 collapsing to detractors for the last
 # 14 days. The detector's baseline (182 days ending 28 days before the evening) has 56 days and
 # 200 responses from 2025-08-24 on: the CUSUM decides from then on, the 7-against-28-day test
-# (z = 0 between alike days) before. Against the baseline (p0 1/2, d0 1/4) a day of 4
-# detractors adds 4 ln((d0 + DESIGN_DROP / 200) / d0) = 4 ln 1.4 = 1.35 nats (no day-to-day
-# dispersion: every steady day is alike), a steady day 2 ln(0.4 / 0.5) + ln 1.4 < 0: the
-# CUSUM, 0 until the collapse, reaches H on the collapse's ALARM_DAYS-th day (the 7th with
-# H = 8: 2025-09-04) and stays there without responses.
+# (z = 0 between alike days) before. Against the baseline (p0 1/2, m0 1/4, d0 1/4; every
+# steady day alike, so no spread beyond chance and phi = 1) the alternative "passives to
+# detractors" (d1 = d0 + 0.2) has a detractor add ln(0.45 / 0.25) = ln 1.8 = 0.588 nats: a day
+# of 4 detractors 2.35, a steady day ln(0.05 / 0.25) + ln 1.8 < 0 (its other CUSUMs grow
+# slower: 4 ln 1.4 = 1.35 a day, or not at all). That CUSUM, 0 until the collapse, reaches H on
+# the collapse's ALARM_DAYS-th day (the 4th with H = 9: 2025-09-02) and stays there without
+# responses.
 FIRST_DAY, COLLAPSE, LAST_DAY = date(2025, 6, 1), date(2025, 8, 30), date(2025, 9, 12)
-ALARM_DAYS = math.ceil(H / (4 * math.log((0.25 + DESIGN_DROP / 200) / 0.25)))
+ALARM_DAYS = math.ceil(H / (4 * math.log(1.8)))
 SINCE = COLLAPSE + timedelta(days=ALARM_DAYS - 1)
 STEADY = (10, 10, 8, 3)  # 2 promoters, a passive, a detractor
 COLLAPSED = (2, 2, 2, 2)  # 4 detractors
@@ -217,7 +219,7 @@ async def test_a_units_row_has_the_drop_detectors_evening(
         county = (await client.get(f"/v1/feedback/nps?{months}", headers=reader)).json()
         area = (await client.get(f"/v1/feedback/nps?{DAY}&service_area=sa1", headers=reader)).json()
     since = SINCE.isoformat()
-    assert ALARM_DAYS > 2  # 2 days of collapse in August: 2.69 nats
+    assert ALARM_DAYS > 2  # 2 days of collapse in August: 4.70 nats
     # the evening of a month row: its last day; of a total row: the range's `to`
     assert {(r["unit_id"], r["period"]): drop(r) for r in by_month["rows"]} == {
         ("u3", "2025-07"): (False, None, "fallback"),

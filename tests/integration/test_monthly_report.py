@@ -586,7 +586,7 @@ async def test_a_units_drop_signal(engine: AsyncEngine, registry: Path) -> None:
     in_september = evenings(HISTORIES["u3"], until=date(2025, 9, 30))[-30:]
     assert sum(e.alarm for e in in_september) == days_on
     assert august["service_areas"][0]["units"][0]["nps"]["drop"] == {
-        "alarm_at_month_end": False,  # 2.69 nats on 31 August
+        "alarm_at_month_end": False,  # 4.70 nats on 31 August
         "since": None,
         "days_on": 0,
         "method": "cusum",
