@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from datetime import UTC, datetime
+from typing import TypeAlias
 
-from prometheus_client import Counter, Gauge, Histogram
+from prometheus_client import Counter as CounterMetric
+from prometheus_client import Gauge, Histogram
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 
@@ -22,28 +25,34 @@ QUEUE_INFO = Gauge(
     "Names of chat queues, for joins in PromQL.",
     ["queue", "unit", "service_area", "name"],
 )
-OFFERED = Counter(
+OFFERED = CounterMetric(
     "kanava_chat_offered", "Entries into the queue (queued and transferred in).", ["queue"]
 )
-ANSWERED = Counter("kanava_chat_answered", "Queue visits answered by a professional.", ["queue"])
-ANSWERED_WITHIN_SL = Counter(
+ANSWERED = CounterMetric(
+    "kanava_chat_answered", "Queue visits answered by a professional.", ["queue"]
+)
+ANSWERED_WITHIN_SL = CounterMetric(
     "kanava_chat_answered_within_sl",
     "Queue visits answered within the queue's service-level seconds.",
     ["queue"],
 )
-TRANSFERRED_OUT = Counter(
+TRANSFERRED_OUT = CounterMetric(
     "kanava_chat_transferred_out",
     "Queue visits that left by a transfer to another queue.",
     ["queue"],
 )
-ABANDONED = Counter(
+ABANDONED = CounterMetric(
     "kanava_chat_abandoned",
     "Queue visits that left unanswered; short: waited under the short limit.",
     ["queue", "short"],
 )
-BOT_SESSIONS = Counter("kanava_chat_bot_sessions", "Chats that started with the chatbot.")
-BOT_RESOLVED = Counter("kanava_chat_bot_resolved", "Chats the chatbot ended without a human.")
-BOT_HANDOVERS = Counter("kanava_chat_bot_handovers", "Chats the chatbot handed to a queue.")
+BOT_SESSIONS = CounterMetric("kanava_chat_bot_sessions", "Chats that started with the chatbot.")
+BOT_RESOLVED = CounterMetric("kanava_chat_bot_resolved", "Chats the chatbot ended without a human.")
+BOT_HANDOVERS = CounterMetric("kanava_chat_bot_handovers", "Chats the chatbot handed to a queue.")
+
+
+Tally: TypeAlias = Counter[tuple[CounterMetric, tuple[str, ...]]]
+"""Additions per counter and label values."""
 
 
 def wait_histogram(thresholds: Iterable[int]) -> Histogram:
@@ -79,45 +88,62 @@ class ChatExports:
         self.wait = wait
 
     def count(self, old: Mapping[str, Story], new: Iterable[Story]) -> None:
+        """Tallies a batch first and adds to each series once: one label lookup and one lock
+        per series rather than per visit."""
+        tally: Tally = Counter()
+        waits: dict[tuple[str, str], list[float]] = defaultdict(list)
+        handles: dict[str, list[float]] = defaultdict(list)
         for story in new:
             before = old.get(story.contact_id)
-            self._count_bot(before, story)
+            _count_bot(before, story, tally)
             previous = {v.seq: v for v in before.visits} if before else {}
             for visit in story.visits:
                 was = previous.get(visit.seq)
                 if was is None or was.queue_id != visit.queue_id:
-                    OFFERED.labels(visit.queue_id).inc()
+                    tally[OFFERED, (visit.queue_id,)] += 1
                     if visit.via_bot:
-                        BOT_HANDOVERS.inc()
+                        tally[BOT_HANDOVERS, ()] += 1
                 if visit.ended_at is not None and (was is None or was.ended_at is None):
-                    self._count_end(visit)
+                    _count_end(visit, tally, waits)
                 if (
                     visit.closed_by == "closed"
                     and visit.handle_ms is not None
                     and (was is None or was.closed_at is None)
                 ):
-                    HANDLE.labels(visit.queue_id).observe(visit.handle_ms / 1000)
+                    handles[visit.queue_id].append(visit.handle_ms / 1000)
+        for (metric, labels), count in tally.items():
+            (metric.labels(*labels) if labels else metric).inc(count)
+        for (queue, outcome), values in waits.items():
+            _observe(self.wait.labels(queue, outcome), values)
+        for queue, values in handles.items():
+            _observe(HANDLE.labels(queue), values)
 
-    def _count_end(self, visit: Visit) -> None:
-        queue, outcome, wait_ms = visit.queue_id, visit.outcome, visit.wait_ms or 0
-        if outcome == "answered":
-            ANSWERED.labels(queue).inc()
-            if wait_ms <= visit.service_level_seconds * 1000:
-                ANSWERED_WITHIN_SL.labels(queue).inc()
-        elif outcome == "abandoned":
-            short = wait_ms < visit.short_abandon_seconds * 1000
-            ABANDONED.labels(queue, str(short).lower()).inc()
-        elif outcome == "transferred":
-            TRANSFERRED_OUT.labels(queue).inc()
-        if outcome in ("answered", "abandoned"):
-            self.wait.labels(queue, outcome).observe(wait_ms / 1000)
 
-    @staticmethod
-    def _count_bot(before: Story | None, story: Story) -> None:
-        if story.entry == "bot" and (before is None or before.entry != "bot"):
-            BOT_SESSIONS.inc()
-        if story.bot_resolved_at is not None and (before is None or before.bot_resolved_at is None):
-            BOT_RESOLVED.inc()
+def _count_bot(before: Story | None, story: Story, tally: Tally) -> None:
+    if story.entry == "bot" and (before is None or before.entry != "bot"):
+        tally[BOT_SESSIONS, ()] += 1
+    if story.bot_resolved_at is not None and (before is None or before.bot_resolved_at is None):
+        tally[BOT_RESOLVED, ()] += 1
+
+
+def _count_end(visit: Visit, tally: Tally, waits: dict[tuple[str, str], list[float]]) -> None:
+    queue, outcome, wait_ms = visit.queue_id, visit.outcome, visit.wait_ms or 0
+    if outcome == "answered":
+        tally[ANSWERED, (queue,)] += 1
+        if wait_ms <= visit.service_level_seconds * 1000:
+            tally[ANSWERED_WITHIN_SL, (queue,)] += 1
+    elif outcome == "abandoned":
+        short = wait_ms < visit.short_abandon_seconds * 1000
+        tally[ABANDONED, (queue, str(short).lower())] += 1
+    elif outcome == "transferred":
+        tally[TRANSFERRED_OUT, (queue,)] += 1
+    if outcome in ("answered", "abandoned"):
+        waits[queue, outcome].append(wait_ms / 1000)
+
+
+def _observe(histogram: Histogram, values: list[float]) -> None:
+    for value in values:
+        histogram.observe(value)
 
 
 class LiveCollector(Collector):

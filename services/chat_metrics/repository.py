@@ -196,12 +196,19 @@ async def load_stories(conn: AsyncConnection, contacts: Collection[str]) -> dict
 
 
 async def replace_stories(
-    conn: AsyncConnection, stories: Sequence[Story], partitions: Mapping[str, int], tz: ZoneInfo
+    conn: AsyncConnection,
+    stories: Sequence[Story],
+    partitions: Mapping[str, int],
+    tz: ZoneInfo,
+    stored_before: Collection[str],
 ) -> None:
-    ids = [story.contact_id for story in stories]
-    await conn.execute(
-        text("DELETE FROM chat_visits WHERE contact_id = ANY(CAST(:ids AS text[]))"), {"ids": ids}
-    )
+    """Write the stories; the visits of the contacts in `stored_before` (those with stored
+    visits) are deleted first, so only they need the extra statement."""
+    if stored_before:
+        await conn.execute(
+            text("DELETE FROM chat_visits WHERE contact_id = ANY(CAST(:ids AS text[]))"),
+            {"ids": list(stored_before)},
+        )
     await copy_rows(
         conn,
         "chat_visits",

@@ -79,11 +79,14 @@ class ChatMetrics(Domain[ChatEvent, Changes]):
     async def _apply_contacts(
         self, conn: AsyncConnection, facts: list[tuple[str, ChatFact]], changes: Changes
     ) -> None:
-        await repository.insert_facts(conn, facts)
         contacts = list(changes.partitions)
         stored = await repository.load_facts(conn, contacts)
-        changes.old = await repository.load_stories(conn, contacts)
-        changes.new = [derive(c, stored.get(c, []), self.rules.thresholds) for c in contacts]
+        await repository.insert_facts(conn, facts)
+        # A contact without stored facts has no stored story either (retention forgets both).
+        changes.old = await repository.load_stories(conn, list(stored))
+        for contact, fact in facts:
+            stored.setdefault(contact, []).append(fact)
+        changes.new = [derive(c, stored[c], self.rules.thresholds) for c in contacts]
         queue_delta = difference(
             self._queue_figures(changes.new), self._queue_figures(changes.old.values())
         )
@@ -92,7 +95,9 @@ class ChatMetrics(Domain[ChatEvent, Changes]):
         )
         await repository.add_queue_daily(conn, queue_delta)
         await repository.add_bot_daily(conn, bot_delta)
-        await repository.replace_stories(conn, changes.new, changes.partitions, self.rules.tz)
+        await repository.replace_stories(
+            conn, changes.new, changes.partitions, self.rules.tz, stored_before=changes.old
+        )
 
     def _queue_figures(self, stories: Collection[Story]) -> QueueFigures:
         return queue_figures([v for s in stories for v in s.visits], self.rules.tz)

@@ -60,8 +60,8 @@ async def claim_events(
     it. Only events at or after the dedupe floor may be claimed."""
     if not events:
         return set()
-    ids, times = zip(*events, strict=True)
-    result = await conn.execute(_CLAIM, {"group": group, "ids": list(ids), "times": list(times)})
+    ids, times = [event[0] for event in events], [event[1] for event in events]
+    result = await conn.execute(_CLAIM, {"group": group, "ids": ids, "times": times})
     return {row[0] for row in result}
 
 

@@ -15,6 +15,7 @@ from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Annotated, Any, Generic, Literal, TypeAlias, TypeVar
 
 from pydantic import (
+    AfterValidator,
     AwareDatetime,
     BaseModel,
     ConfigDict,
@@ -22,6 +23,7 @@ from pydantic import (
     StringConstraints,
     TypeAdapter,
     ValidationError,
+    ValidationInfo,
 )
 from pydantic_core import from_json
 
@@ -35,6 +37,20 @@ Recipient = Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{64}$")]
 """Lowercase hex HMAC-SHA256 of an E.164 number: a clear number can never pass."""
 
 
+def _in_utc(time: datetime, info: ValidationInfo) -> datetime:
+    if info.mode != "json":  # events built in Python (simulator, tests) keep their zone
+        return time
+    try:
+        return time.astimezone(UTC)
+    except OverflowError:  # year 1 or 9999 off UTC: refused as out of range later
+        return time
+
+
+Time = Annotated[AwareDatetime, AfterValidator(_in_utc)]
+"""An event's time; read from JSON, held in UTC: comparing datetimes of one tzinfo object is
+ten times faster than of two, and the services compare event times all along the way."""
+
+
 class Data(BaseModel):
     model_config = ConfigDict(extra="ignore", frozen=True, strict=True)
 
@@ -45,7 +61,7 @@ class Envelope(BaseModel):
     specversion: Literal["1.0"]
     id: Id
     source: Annotated[str, StringConstraints(min_length=1, max_length=500)]
-    time: AwareDatetime
+    time: Time
     datacontenttype: str | None = None
     if TYPE_CHECKING:  # every event type declares both; not fields here, so their order stays
         type: str
