@@ -16,6 +16,7 @@ import time
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import httpx
 import psutil
@@ -158,10 +159,9 @@ def test_up_starts_the_stack_and_sigterm_leaves_nothing_behind(
     prometheus = f"http://127.0.0.1:{up_env['KANAVA_PROMETHEUS_PORT']}"
     assert f"Prometheus       {prometheus}" in output
     assert httpx.get(f"{prometheus}/-/ready").status_code == 200
-    scraped = httpx.get(f"{prometheus}/api/v1/targets").json()["data"]["activeTargets"]
     ports = {f"kanava-{s}": up_env[f"KANAVA_{s.upper()}_METRICS_PORT"] for s in CONSUMERS}
     ports["kanava-gateway"] = up_env["KANAVA_GATEWAY_PORT"]
-    assert {(t["labels"]["job"], t["scrapeUrl"]) for t in scraped} == {
+    assert {(t["labels"]["job"], t["scrapeUrl"]) for t in active_targets(prometheus)} == {
         (job, f"http://127.0.0.1:{port}/metrics") for job, port in ports.items()
     }
     alertmanager = f"http://127.0.0.1:{up_env['KANAVA_ALERTMANAGER_PORT']}"
@@ -194,6 +194,19 @@ def test_a_restarted_stack_reads_its_new_empty_broker_from_the_start(
     assert asyncio.run(committed_offsets(pgdata, at_least=in_topic)) == in_topic
     second.send_signal(signal.SIGTERM)
     assert second.wait(timeout=60) == 0
+
+
+def active_targets(prometheus: str, within: float = 30) -> list[dict[str, Any]]:
+    """Prometheus's active targets, once its first discovery has filled them in (ready comes
+    before that)."""
+    deadline = time.monotonic() + within
+    while True:
+        targets: list[dict[str, Any]] = httpx.get(f"{prometheus}/api/v1/targets").json()["data"][
+            "activeTargets"
+        ]
+        if targets or time.monotonic() > deadline:
+            return targets
+        time.sleep(0.2)
 
 
 def get_when_up(url: str, authorization: str, within: float = 30) -> httpx.Response:
