@@ -349,19 +349,17 @@ def eta_grid(tau: float) -> list[tuple[float, float]]:
 
 @cache
 def learned(base: float, tau: float) -> Baseline:
-    """What a long baseline of a unit in control holds: mean shares, v, tau2 (less than
-    tau^2 where the shares are clipped) and the spread of the shares."""
+    """What a long baseline of a unit in control holds: the mean shares and their spread
+    (whose tau2 is less than tau^2 where the shares are clipped)."""
     shares = [(level_shares(base + eta), w) for eta, w in eta_grid(tau)]
     p0 = sum(w * p for (p, _), w in shares)
     d0 = sum(w * d for (_, d), w in shares)
-    mu = 100 * (p0 - d0)
-    tau2 = sum(w * (100 * (p - d) - mu) ** 2 for (p, d), w in shares)
     spread = (
         sum(w * (p - p0) ** 2 for (p, _), w in shares),
         sum(w * (p - p0) * (d - d0) for (p, d), w in shares),
         sum(w * (d - d0) ** 2 for (_, d), w in shares),
     )
-    return Baseline(p0, d0, mu, 100**2 * (p0 + d0 - (p0 - d0) ** 2), tau2, spread)
+    return Baseline(p0, d0, spread)
 
 
 def information_per_day(scenario: Scenario, tau: float, base: float) -> float:

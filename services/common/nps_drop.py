@@ -81,19 +81,34 @@ DEFAULT_DESIGN = Design()
 
 
 class Baseline(NamedTuple):
+    """What a unit's baseline holds: its smoothed shares of promoters p0 and detractors d0, and
+    their day-to-day covariance beyond chance (var p, cov p d, var d) by the method of
+    moments; the rest follows from these."""
+
     p0: float
     d0: float
-    mu: float
-    v: float
-    tau2: float
     spread: tuple[float, float, float] = (0.0, 0.0, 0.0)
-    """The day-to-day covariance of the shares of promoters and detractors beyond chance:
-    (var p, cov p d, var d) by the method of moments; tau2 = 10^4 (var p - 2 cov + var d)."""
 
     @property
     def shares(self) -> tuple[float, float, float]:
         """Promoters, passives and detractors (each smoothed, so never 0)."""
         return self.p0, 1 - self.p0 - self.d0, self.d0
+
+    @property
+    def mu(self) -> float:
+        """The baseline NPS."""
+        return 100 * (self.p0 - self.d0)
+
+    @property
+    def v(self) -> float:
+        """The variance of one answer's score (+100, 0, -100)."""
+        return 100**2 * (self.p0 + self.d0 - (self.p0 - self.d0) ** 2)
+
+    @property
+    def tau2(self) -> float:
+        """The day-to-day variance of the NPS beyond chance (at least 0)."""
+        pp, pd, dd = self.spread
+        return max(0.0, 100**2 * (pp - 2 * pd + dd))
 
 
 class Window:
@@ -135,7 +150,7 @@ class Window:
                 self.add(self.days[leaving], -1)
 
     def add(self, counts: Responses, sign: int) -> None:
-        n = counts.promoters + counts.passives + counts.detractors
+        n = counts.count
         if not n:
             return
         p, d = counts.promoters / n, counts.detractors / n
@@ -156,7 +171,7 @@ class Window:
         return n >= MIN_BASELINE_RESPONSES and self.days_with_responses >= MIN_BASELINE_DAYS
 
     def baseline(self) -> Baseline:
-        """Smoothed shares, v, tau2 and the spread (needs a day with responses)."""
+        """Smoothed shares and the spread (needs a day with responses)."""
         n, k = self.promoters + self.passives + self.detractors, self.days_with_responses
         p0, d0 = (self.promoters + 0.5) / (n + 1.5), (self.detractors + 0.5) / (n + 1.5)
         inv_n = self.sum_inv_n / k
@@ -165,9 +180,7 @@ class Window:
         pp = (self.sum_pp - 2 * p0 * self.sum_p) / k + p0 * p0 - p0 * (1 - p0) * inv_n
         pd = (self.sum_pd - d0 * self.sum_p - p0 * self.sum_d) / k + p0 * d0 + p0 * d0 * inv_n
         dd = (self.sum_dd - 2 * d0 * self.sum_d) / k + d0 * d0 - d0 * (1 - d0) * inv_n
-        mu, v = 100 * (p0 - d0), 100**2 * (p0 + d0 - (p0 - d0) ** 2)
-        tau2 = max(0.0, 100**2 * (pp - 2 * pd + dd))
-        return Baseline(p0, d0, mu, v, tau2, (pp, pd, dd))
+        return Baseline(p0, d0, (pp, pd, dd))
 
 
 Weights = tuple[float, float, float]

@@ -278,7 +278,7 @@ def test_each_alternative_is_a_distribution_with_the_drop(
     m0 = 1 - p0 - d0
     if min(m0, d0) < 0.21:
         return
-    base = Baseline(p0, d0, 100 * (p0 - d0), 100**2 * (p0 + d0 - (p0 - d0) ** 2), 0.0)
+    base = Baseline(p0, d0)
     q1 = [q * math.exp(w) for q, w in zip(base.shares, weights(base, move), strict=True)]
     assert sum(q1) == pytest.approx(1.0, abs=1e-9)
     assert 100 * (q1[0] - q1[2]) == pytest.approx(base.mu - DESIGN_DROP, abs=1e-9)
