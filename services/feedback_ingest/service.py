@@ -29,6 +29,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from services.common.consumer import BackgroundTask, Consumed, Domain, periodic
 from services.common.events import (
+    EARLIEST,
     FeedbackEvent,
     SmsReceived,
     SurveyAnswered,
@@ -54,7 +55,6 @@ from services.feedback_ingest.repository import DerivedRows
 from services.feedback_ingest.windows import UnitWindows, unit_windows
 
 SURVEY_SUBJECT_PREFIX = "survey:"
-EARLIEST_DAY = date(2000, 1, 1)  # events before 2000 are refused
 T = TypeVar("T")
 W = TypeVar("W")
 _YIELD_EVERY = 128
@@ -202,7 +202,7 @@ class FeedbackIngest(Domain[FeedbackEvent, Changes]):
         today = datetime.now(UTC).astimezone(self.tz).date()
         async with engine.connect() as conn:
             # the detector reads each unit's whole history (docs/nps-drop.md)
-            rows = await repository.unit_daily(conn, EARLIEST_DAY, today)
+            rows = await repository.unit_daily(conn, EARLIEST.date(), today)
         computed = unit_windows((tuple(r) for r in rows), today)
         self.windows = {u.id: UnitWindows() for u in self.registry.units} | computed
 

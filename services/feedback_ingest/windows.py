@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import date
 
 from services.common.nps import Responses, drop_zscore
 from services.common.nps_drop import DayCounts, Evening, evenings
@@ -55,11 +55,6 @@ class UnitWindows:
         return drop_zscore(self.recent.responses, self.baseline.responses)
 
 
-def first_day(today: date) -> date:
-    """The earliest day any window of `today` reads."""
-    return today - timedelta(days=DAYS_NEEDED - 1)
-
-
 def unit_windows(rows: Iterable[DayRow], today: date) -> dict[str, UnitWindows]:
     """The windows of `today` from rows of at least their days, and the detector's evening
     from each unit's whole history in `rows` (every day up to today)."""
@@ -81,6 +76,5 @@ def unit_windows(rows: Iterable[DayRow], today: date) -> dict[str, UnitWindows]:
         else:
             unit.baseline += figures
     for unit_id, counted in history.items():
-        counted.sort(key=lambda counts: counts.day)
         units.setdefault(unit_id, UnitWindows()).drop = evenings(counted, until=today)[-1]
     return units

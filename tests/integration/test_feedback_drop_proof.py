@@ -21,11 +21,12 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from services.common.events import EARLIEST
 from services.common.nps_drop import Evening
 from services.common.registry import load_registry
 from services.common.settings import PROJECT_ROOT
 from services.feedback_ingest import repository
-from services.feedback_ingest.service import EARLIEST_DAY, FeedbackIngest
+from services.feedback_ingest.service import FeedbackIngest
 from services.feedback_ingest.windows import unit_windows
 from services.simulator.feedback import Drop, simulate_feedback
 from tests.support.apply import apply_batch
@@ -48,7 +49,7 @@ async def ingest(engine: AsyncEngine, events: Sequence[Any]) -> None:
 async def evenings_on(engine: AsyncEngine, days: Sequence[date]) -> dict[str, list[Evening]]:
     """Per unit, its evening of each day, as feedback_ingest's refresh computes it then."""
     async with engine.connect() as conn:
-        rows = [tuple(r) for r in await repository.unit_daily(conn, EARLIEST_DAY, days[-1])]
+        rows = [tuple(r) for r in await repository.unit_daily(conn, EARLIEST.date(), days[-1])]
     found: dict[str, list[Evening]] = {}
     for day in days:
         for unit, windows in unit_windows(rows, day).items():

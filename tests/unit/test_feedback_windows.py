@@ -11,7 +11,7 @@ from prometheus_client import CollectorRegistry
 from services.common.months import months_before
 from services.common.registry import Registry, ServiceArea, Unit
 from services.feedback_ingest.exports import Thresholds, WindowCollector
-from services.feedback_ingest.windows import DayRow, first_day, unit_windows
+from services.feedback_ingest.windows import DAYS_NEEDED, DayRow, unit_windows
 
 TODAY = date(2025, 11, 30)
 
@@ -33,7 +33,7 @@ ROWS: list[DayRow] = [
 
 
 def test_windows_sum_the_days_they_cover() -> None:
-    assert first_day(TODAY) == ago(34)
+    assert ago(DAYS_NEEDED - 1) == ago(34)  # the earliest day any window reads
     u1 = unit_windows(ROWS, TODAY)["u1"]
     seven, twenty_eight, thirty = (u1.windows[w] for w in ("7d", "28d", "30d"))
     # 7d = ages 0..6: sent 14, failed 1, 6 promoters, 2 passives, 2 detractors
