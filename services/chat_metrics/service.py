@@ -70,10 +70,10 @@ class ChatMetrics(Domain[ChatEvent, Changes]):
                 case event:
                     facts.append((event.data.contact_id, to_fact(event)))
                     changes.partitions[event.data.contact_id] = consumed.partition
-        if facts:
-            await self._apply_contacts(conn, facts, changes)
         changes.agents = _latest(changes.agents)
         await repository.upsert_agents(conn, changes.agents)
+        if facts:
+            await self._apply_contacts(conn, facts, changes)
         return changes
 
     async def _apply_contacts(
@@ -93,11 +93,12 @@ class ChatMetrics(Domain[ChatEvent, Changes]):
         bot_delta = difference(
             self._bot_figures(changes.new), self._bot_figures(changes.old.values())
         )
-        await repository.add_queue_daily(conn, queue_delta)
-        await repository.add_bot_daily(conn, bot_delta)
         await repository.replace_stories(
             conn, changes.new, changes.partitions, self.rules.tz, stored_before=changes.old
         )
+        # last: other lanes' batches add to the same rows, and wait for their locks
+        await repository.add_queue_daily(conn, queue_delta)
+        await repository.add_bot_daily(conn, bot_delta)
 
     def _queue_figures(self, stories: Collection[Story]) -> QueueFigures:
         return queue_figures([v for s in stories for v in s.visits], self.rules.tz)

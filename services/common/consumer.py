@@ -5,6 +5,11 @@ claim the event ids (duplicates drop out), let the service apply the new events 
 set-based SQL, and store the next offset of each partition; then commit to Kafka. Postgres
 holds the truth: on assignment the consumer seeks to the offsets stored there, so a crash
 anywhere replays at most the uncommitted batch, and the claimed ids make the replay a no-op.
+
+The owned partitions are shared out over lanes (partition modulo lanes), each with its own
+fetch and batch transaction: while one lane waits for PostgreSQL, another runs its Python.
+Lanes of one process are like instances of one group: a story lives on one partition, so on
+one lane, and what lanes share (per-day figures) is added in commuting, key-ordered upserts.
 """
 
 from __future__ import annotations
@@ -16,7 +21,7 @@ import os
 import socket
 import time
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Collection, Coroutine, Sequence
+from collections.abc import AsyncIterator, Callable, Collection, Coroutine, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, Generic, Protocol, TypeAlias, TypeVar
@@ -98,7 +103,7 @@ class KafkaClient(Protocol):
     async def stop(self) -> None: ...
 
     async def getmany(
-        self, *, timeout_ms: int, max_records: int
+        self, *partitions: TopicPartition, timeout_ms: int, max_records: int
     ) -> dict[TopicPartition, list[Record]]: ...
 
     def assignment(self) -> set[TopicPartition]: ...
@@ -182,6 +187,19 @@ class Fetched(Generic[E]):
     rejected: list[Rejected]
 
 
+@dataclass(frozen=True)
+class Lane:
+    """A share of the owned partitions (those equal to `index` modulo `of`), fetched and
+    stored one batch at a time; the lock is held while a batch of it is stored."""
+
+    index: int
+    of: int
+    lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+
+    def holds(self, partition: int) -> bool:
+        return partition % self.of == self.index
+
+
 class StreamConsumer(Generic[E, R]):
     def __init__(
         self,
@@ -194,6 +212,7 @@ class StreamConsumer(Generic[E, R]):
         wait_ms: int = 200,
         max_future: timedelta = timedelta(hours=1),
         stalls: StallWatch | None = None,
+        lanes: int = 1,
     ) -> None:
         self.app = app
         self.engine = engine
@@ -204,7 +223,7 @@ class StreamConsumer(Generic[E, R]):
         self.topic = app.stream.topic
         self.state = "starting"
         self.stalls = stalls or StallWatch(app.service)
-        self._lock = asyncio.Lock()
+        self._lanes = [Lane(index, lanes) for index in range(lanes)]
         self._next_offsets: dict[int, int] = {}
         self._offsets_at_stall: dict[int, int] = {}
         self._generation = 0
@@ -244,34 +263,51 @@ class StreamConsumer(Generic[E, R]):
         return stuck
 
     async def run(self, stop: asyncio.Event) -> None:
-        """Fetch and validate the next batch while the current one is being stored, so
-        Python's work on one overlaps PostgreSQL's work on the other."""
         self._consumer.subscribe([self.topic], listener=_Rebalance(self))
         await self._consumer.start()
         self.state = "running"
+        lanes = [asyncio.create_task(self._run_lane(lane, stop)) for lane in self._lanes]
+        try:
+            await asyncio.gather(*lanes)
+        finally:
+            self.state = "stopping"
+            for lane in lanes:
+                lane.cancel()
+            await asyncio.gather(*lanes, return_exceptions=True)
+            await self._consumer.stop()
+
+    async def _run_lane(self, lane: Lane, stop: asyncio.Event) -> None:
+        """Fetch and validate the lane's next batch while its current one is being stored, so
+        Python's work on one overlaps PostgreSQL's work on the other."""
         ahead: asyncio.Task[Fetched[E]] | None = None
         try:
             while not stop.is_set():
                 try:
-                    fetched = await (ahead or self._fetch())
+                    fetched = await (ahead or self._fetch(lane))
                 except Exception as exc:
                     ahead = None
-                    await self._retry_fetch(exc, stop)
+                    await self._retry_fetch(lane, exc, stop)
                     continue
                 self.stalls.fetched()
-                ahead = asyncio.create_task(self._fetch())
+                ahead = asyncio.create_task(self._fetch(lane))
                 if fetched.records:
-                    await self._handle(fetched)
+                    await self._handle(lane, fetched)
                 self._export_lag()
         finally:
-            self.state = "stopping"
             if ahead is not None:
                 ahead.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await ahead
-            await self._consumer.stop()
 
-    async def _retry_fetch(self, exc: Exception, stop: asyncio.Event) -> None:
+    @contextlib.asynccontextmanager
+    async def _all_lanes(self) -> AsyncIterator[None]:
+        """Wait for every lane's batch in flight, and hold them all (in lane order)."""
+        async with contextlib.AsyncExitStack() as held:
+            for lane in self._lanes:
+                await held.enter_async_context(lane.lock)
+            yield
+
+    async def _retry_fetch(self, lane: Lane, exc: Exception, stop: asyncio.Event) -> None:
         """A fetch failed (a batch the client cannot decode, a broker error): wait, then read
         again from the offsets stored in PostgreSQL. The client's own position may already be
         past records it read but never returned, so it is never trusted after an error."""
@@ -290,13 +326,13 @@ class StreamConsumer(Generic[E, R]):
             await asyncio.wait_for(stop.wait(), delay)
         if stop.is_set():
             return
-        async with self._lock:
-            await self._reload_stored()
+        async with lane.lock:
+            await self._reload_stored(lane)
 
-    async def _reload_stored(self) -> None:
+    async def _reload_stored(self, lane: Lane) -> None:
         """Seek to the offsets in PostgreSQL, which an operator may have moved past records
         that can never be read (`kanava skip-records`)."""
-        partitions = list(self._next_offsets)
+        partitions = [p for p in self._next_offsets if lane.holds(p)]
 
         async def load() -> dict[int, int]:
             async with self.engine.connect() as conn:
@@ -309,19 +345,34 @@ class StreamConsumer(Generic[E, R]):
             self._next_offsets[partition] = max(
                 stored.get(partition, 0), self._next_offsets[partition]
             )
-        self._seek_to_stored()
+        self._seek_to_stored(lane)
 
-    async def _fetch(self) -> Fetched[E]:
+    async def _fetch(self, lane: Lane) -> Fetched[E]:
         generation = self._generation
-        batch = await self._consumer.getmany(timeout_ms=self.wait_ms, max_records=self.max_records)
+        batch = await self._read(lane)
         records = [record for records in batch.values() for record in records]
         return Fetched(generation, records, *self._validate(records))
 
-    async def _handle(self, fetched: Fetched[E]) -> None:
+    async def _read(self, lane: Lane) -> dict[TopicPartition, list[Record]]:
+        """The next records of the lane's partitions (with one lane: of every partition the
+        client owns, also those assigned while it waits)."""
+        if len(self._lanes) == 1:
+            return await self._consumer.getmany(
+                timeout_ms=self.wait_ms, max_records=self.max_records
+            )
+        owned = [tp for tp in self._consumer.assignment() if lane.holds(tp.partition)]
+        if not owned:  # getmany() without partitions would read them all
+            await asyncio.sleep(self.wait_ms / 1000)
+            return {}
+        return await self._consumer.getmany(
+            *owned, timeout_ms=self.wait_ms, max_records=self.max_records
+        )
+
+    async def _handle(self, lane: Lane, fetched: Fetched[E]) -> None:
         started = time.perf_counter()
-        async with self._lock:
+        async with lane.lock:
             if fetched.generation != self._generation:
-                self._seek_to_stored()  # fetched around a rebalance: read it again
+                self._seek_to_stored(lane)  # fetched around a rebalance: read it again
                 return
             records, valid, rejected = self._not_yet_stored(fetched)
             if not records:
@@ -379,9 +430,10 @@ class StreamConsumer(Generic[E, R]):
             [x for x in fetched.rejected if keep(x.record.partition, x.record.offset)],
         )
 
-    def _seek_to_stored(self) -> None:
+    def _seek_to_stored(self, lane: Lane) -> None:
         for partition, offset in self._next_offsets.items():
-            self._consumer.seek(TopicPartition(self.topic, partition), offset)
+            if lane.holds(partition):
+                self._consumer.seek(TopicPartition(self.topic, partition), offset)
 
     def _validate(self, records: list[Record]) -> tuple[list[Consumed[E]], list[Rejected]]:
         now = datetime.now(UTC)
@@ -468,8 +520,8 @@ class StreamConsumer(Generic[E, R]):
                 )
 
     async def assigned(self, assigned: Collection[TopicPartition]) -> None:
-        """Seek to the offsets stored in Postgres, read after the batch in flight committed."""
-        async with self._lock:
+        """Seek to the offsets stored in Postgres, read after the batches in flight committed."""
+        async with self._all_lanes():
             await self._assign([tp.partition for tp in assigned if tp.topic == self.topic])
 
     async def _assign(self, partitions: list[int]) -> None:
@@ -494,8 +546,8 @@ class StreamConsumer(Generic[E, R]):
         log.info("%s: assigned partitions %s", self.app.service, partitions)
 
     async def revoked(self, revoked: Collection[TopicPartition]) -> None:
-        """Wait for the batch in flight, so the next owner reads offsets after its commit."""
-        async with self._lock:
+        """Wait for the batches in flight, so the next owner reads offsets after their commit."""
+        async with self._all_lanes():
             partitions = [tp.partition for tp in revoked if tp.topic == self.topic]
             self.app.domain.release(partitions)
             for partition in partitions:

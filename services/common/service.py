@@ -83,6 +83,7 @@ async def _main(app: ConsumerApp[E, R], settings: Settings, port: int) -> None:
             wait_ms=settings.batch_wait_ms,
             max_future=timedelta(seconds=settings.max_future_seconds),
             stalls=StallWatch(app.service, max_delay=settings.stall_retry_max_seconds),
+            lanes=settings.consumer_lanes,
         )
 
         http = asyncio.create_task(serve(ops_app(consumer.health), sock, stop))

@@ -52,6 +52,9 @@ class Settings(BaseSettings):
     topic_partitions: int = Field(default=6, ge=1)
     batch_max_records: int = Field(default=5000, ge=1)
     batch_wait_ms: int = Field(default=200, ge=0)
+    consumer_lanes: int = Field(
+        default=2, ge=1, description="batches of a service stored at once (partition modulo)"
+    )
     max_future_seconds: int = Field(default=3600, ge=0)
     session_timeout_ms: int = Field(default=6_000, ge=1000)
     heartbeat_interval_ms: int = Field(default=2_000, ge=100)

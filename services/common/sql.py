@@ -44,7 +44,10 @@ class CountsTable:
         for (*key, measure), value in deltas.items():
             row = rows.setdefault(tuple(key), [0] * len(self.measures))
             row[self.measures.index(measure)] += value
-        await self._upsert.run(conn, [(*key, *values) for key, values in rows.items()])
+        # in key order, as every writer of the table does: concurrent batches lock the rows
+        # they share in the same order, so they wait for each other but never deadlock
+        ordered = sorted(rows.items(), key=lambda row: [(v is None, v) for v in row[0]])
+        await self._upsert.run(conn, [(*key, *values) for key, values in ordered])
 
 
 async def copy_rows(

@@ -22,7 +22,12 @@ from services.common.consumer import Consumed, Domain, E, R, Stored, apply_new
 from services.common.events import CONTACT
 from services.common.producer import publish, started_producer
 from services.common.registry import load_registry
-from services.common.retention import apply_retention, forget_history, move_floor
+from services.common.retention import (
+    apply_retention,
+    forget_history,
+    history_cutoff,
+    move_floor,
+)
 from services.common.settings import DEFAULT_DIGITAL_CHANNELS
 from services.contact_metrics import repository as contact_repository
 from services.contact_metrics.service import ContactMetrics
@@ -226,6 +231,28 @@ async def test_closed_chat_contacts_are_forgotten_open_ones_kept_and_figures_sta
     async with engine.connect() as conn:
         left = await conn.execute(text("SELECT contact_id, outcome FROM chat_visits"))
         assert [tuple(row) for row in left] == [("w", "waiting")]
+
+
+async def test_an_answer_for_a_forgotten_contact_starts_a_new_story_on_the_same_instance(
+    engine: AsyncEngine, tmp_path: Path
+) -> None:
+    """Retention forgets c1 by the floor, as it runs in service, while the domain that wrote
+    c1 goes on: the late answer counts as a new story, with a visit inferred at the answer
+    (wait 0), not as an answer to the visit c1 had (which would change nothing)."""
+    path = tmp_path / "chat.yaml"
+    path.write_text(CHAT_REGISTRY, encoding="utf-8")
+    domain = ChatMetrics(QueueRules(load_registry(path), HELSINKI), ChatExports(WAIT))
+    await apply_batch(engine, domain, scenario())
+    await newest_times(engine, "chat_metrics", {0: utc(2026, 2, 15)})
+    assert (await apply_retention(engine, 30)).floor == utc(2026, 1, 1)
+    cutoff = await history_cutoff(engine, 1)  # 2025-12-01
+    assert (await forget_history(engine, chat_repository.STORIES, cutoff))["chat_contacts"] == 6
+
+    answered = datetime(2026, 1, 5, 10, 0, tzinfo=HELSINKI)
+    late = chat("chat.answered", answered, contact_id="c1", queue_id="q1", agent_id="a1")
+    await apply_batch(engine, domain, [late])
+    figures = await chat_daily(engine, "q1", answered.date())
+    assert (figures["offered"], figures["answered"], figures["answered_wait_ms"]) == (1, 1, 0)
 
 
 async def test_ended_enrolments_are_forgotten_active_ones_kept_and_figures_stay(

@@ -76,11 +76,12 @@ class FakeKafka:
         pass
 
     async def getmany(
-        self, *, timeout_ms: int, max_records: int
+        self, *partitions: TopicPartition, timeout_ms: int, max_records: int
     ) -> dict[TopicPartition, list[Record]]:
         self.fetches += 1
         self.owned = self.early.pop(self.fetches, self.owned)
-        read = {TopicPartition(TOPIC, p): self._read(p) for p in self.owned}
+        asked = {tp.partition for tp in partitions} or set(self.owned)
+        read = {TopicPartition(TOPIC, p): self._read(p) for p in self.owned if p in asked}
         batch = {tp: records for tp, records in read.items() if records}
         if self.fetches in self.rebalances:
             await self._rebalance(self.rebalances.pop(self.fetches))
