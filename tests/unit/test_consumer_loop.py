@@ -84,7 +84,7 @@ class FakeKafka:
         read = {TopicPartition(TOPIC, p): self._read(p) for p in self.owned if p in asked}
         batch = {tp: records for tp, records in read.items() if records}
         if self.fetches in self.rebalances:
-            await self._rebalance(self.rebalances.pop(self.fetches))
+            await self.rebalance(self.rebalances.pop(self.fetches))
         elif not batch:
             self.drained.set()
             await asyncio.sleep(timeout_ms / 1000)
@@ -96,7 +96,7 @@ class FakeKafka:
         self.positions[partition] = first + len(records)
         return records
 
-    async def _rebalance(self, assigned: list[int]) -> None:
+    async def rebalance(self, assigned: list[int]) -> None:
         assert self.listener is not None
         if self.announced:
             await self.listener.on_partitions_revoked(self._of(self.announced))
@@ -212,16 +212,70 @@ async def run_until_drained(
 
 
 def new_consumer(
-    engine: AsyncEngine, kafka: FakeKafka, producer: FakeProducer, domain: Recording
+    engine: AsyncEngine,
+    kafka: FakeKafka,
+    producer: FakeProducer,
+    domain: Recording,
+    lanes: int = 1,
 ) -> StreamConsumer[ChatEvent, tuple[str, ...]]:
     group = f"loop-{uuid.uuid4().hex[:8]}"
     app = ConsumerApp(group, CHAT.on_topic(TOPIC), domain)
-    return StreamConsumer(app, engine, producer, kafka, wait_ms=1)
+    return StreamConsumer(app, engine, producer, kafka, wait_ms=1, lanes=lanes)
 
 
-async def stored_offsets(engine: AsyncEngine, group: str) -> dict[int, int]:
+async def stored_offsets(
+    engine: AsyncEngine, group: str, partitions: Sequence[int] = (0, 1)
+) -> dict[int, int]:
     async with engine.connect() as conn:
-        return await load_offsets(conn, group, TOPIC, [0, 1])
+        return await load_offsets(conn, group, TOPIC, partitions)
+
+
+class Overlapping(Recording):
+    """Holds each batch's transaction open a moment, counting how many are open at once."""
+
+    def __init__(self, expected: int) -> None:
+        super().__init__()
+        self.open = self.most_open = 0
+        self.expected = expected
+        self.all_committed = asyncio.Event()
+
+    def committed(self, result: tuple[str, ...]) -> None:
+        super().committed(result)
+        if sum(map(len, self.committed_ids)) == self.expected:
+            self.all_committed.set()
+
+    async def apply(
+        self, conn: AsyncConnection, events: Sequence[Consumed[ChatEvent]]
+    ) -> tuple[str, ...]:
+        self.open += 1
+        self.most_open = max(self.most_open, self.open)
+        await asyncio.sleep(0.05)
+        self.open -= 1
+        return await super().apply(conn, events)
+
+
+async def test_two_lanes_store_their_own_partitions_at_once_and_every_event_once(
+    shared_engine: AsyncEngine,
+) -> None:
+    kafka = FakeKafka({p: [record(p, o) for o in range(3)] for p in range(4)}, 2, {})
+    domain = Overlapping(expected=12)
+    consumer = new_consumer(shared_engine, kafka, FakeProducer(), domain, lanes=2)
+    group = consumer.app.service
+    stop = asyncio.Event()
+    running = asyncio.create_task(consumer.run(stop))
+    await asyncio.sleep(0)  # the loop subscribes
+    await kafka.rebalance([0, 1, 2, 3])
+    await asyncio.wait_for(domain.all_committed.wait(), 10)
+    stop.set()
+    await running
+
+    # lane 0 reads partitions 0 and 2, lane 1 reads 1 and 3, two records of each per fetch
+    assert domain.most_open == 2
+    lanes = [{int(i[1]) % 2 for i in ids} for ids in domain.committed_ids]
+    assert lanes.count({0}) == lanes.count({1}) == 2
+    stored = sorted(i for ids in domain.committed_ids for i in ids)
+    assert stored == sorted(f"e{p}-{o}" for p in range(4) for o in range(3))
+    assert await stored_offsets(shared_engine, group, range(4)) == dict.fromkeys(range(4), 3)
 
 
 async def test_a_rebalance_waits_for_the_batch_in_flight_and_reads_from_the_stored_offsets(
