@@ -122,22 +122,7 @@ async def insert_facts(conn: AsyncConnection, facts: Sequence[tuple[str, ChatFac
         conn,
         "chat_contact_events",
         list(_FACT_COLUMNS),
-        [
-            (
-                contact,
-                f.event_id,
-                f.type,
-                f.time,
-                f.queue_id,
-                f.to_queue_id,
-                f.agent_id,
-                f.entry,
-                f.via_bot,
-                f.reason,
-                f.resolved,
-            )
-            for contact, f in facts
-        ],
+        [(contact, *fact) for contact, fact in facts],
     )
 
 

@@ -24,7 +24,7 @@ from abc import ABC, abstractmethod
 from collections.abc import AsyncIterator, Callable, Collection, Coroutine, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any, Generic, Protocol, TypeAlias, TypeVar
+from typing import Any, Generic, NamedTuple, Protocol, TypeAlias, TypeVar
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRebalanceListener, TopicPartition
 from aiokafka.errors import KafkaError
@@ -55,9 +55,8 @@ R = TypeVar("R")
 """What a domain's `apply` gives its `committed`."""
 
 
-@dataclass(frozen=True, slots=True)
-class Consumed(Generic[E]):
-    """A valid event and where it was read from."""
+class Consumed(NamedTuple, Generic[E]):
+    """A valid event and where it was read from (a named tuple: one is made per event)."""
 
     event: E
     partition: int
