@@ -9,8 +9,9 @@ every 50 ms: the sum of `kanava_chat_offered_total` on the service's /metrics, a
 `offered` of `GET /v1/chat/stats?from=<today>&to=<today>`. The k-th `chat.queued`
 acknowledged by the broker counts as visible at the first poll whose count (less the count
 before the rate began) is at least k: its freshness is that poll's time minus the ack. The
-service commits a batch for all its partitions at once, so counting in ack order matches the
-events to the polls.
+service commits each lane's partitions on their own (KANAVA_CONSUMER_LANES), so the k-th
+visible event need not be the k-th acknowledged: the figure is how far the visible count
+trails the acknowledged one, which is what a reader of the dashboard sees.
 Writes the "freshness" section of bench/RESULTS.md.
 """
 
