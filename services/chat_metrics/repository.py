@@ -29,19 +29,8 @@ STORIES = Stories(
 )
 """A contact's events, visits and start; kept while a visit is still open."""
 
-_FACT_COLUMNS = {
-    "contact_id": "text",
-    "event_id": "text",
-    "type": "text",
-    "time": "timestamptz",
-    "queue_id": "text",
-    "to_queue_id": "text",
-    "agent_id": "text",
-    "entry": "text",
-    "via_bot": "boolean",
-    "reason": "text",
-    "resolved": "boolean",
-}
+_FACT_COLUMNS = ChatFact._fields
+"""The columns of `chat_contact_events`, which a ChatFact holds in this order."""
 _VISIT_COLUMNS = {
     "contact_id": "text",
     "seq": "integer",
@@ -116,14 +105,9 @@ class AgentState:
         )
 
 
-async def insert_facts(conn: AsyncConnection, facts: Sequence[tuple[str, ChatFact]]) -> None:
+async def insert_facts(conn: AsyncConnection, facts: Sequence[ChatFact]) -> None:
     """Only events whose ids were claimed in this transaction come here: no conflicts."""
-    await copy_rows(
-        conn,
-        "chat_contact_events",
-        list(_FACT_COLUMNS),
-        [(contact, *fact) for contact, fact in facts],
-    )
+    await copy_rows(conn, "chat_contact_events", _FACT_COLUMNS, facts)
 
 
 async def load_facts(conn: AsyncConnection, contacts: Collection[str]) -> dict[str, list[ChatFact]]:
@@ -135,7 +119,7 @@ async def load_facts(conn: AsyncConnection, contacts: Collection[str]) -> dict[s
     )
     facts: dict[str, list[ChatFact]] = {}
     for row in rows:
-        facts.setdefault(row[0], []).append(ChatFact(*row[1:]))
+        facts.setdefault(row[0], []).append(ChatFact(*row))
     return facts
 
 

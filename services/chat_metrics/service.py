@@ -62,13 +62,13 @@ class ChatMetrics(Domain[ChatEvent, Changes]):
 
     async def apply(self, conn: AsyncConnection, events: Sequence[Consumed[ChatEvent]]) -> Changes:
         changes = Changes()
-        facts: list[tuple[str, ChatFact]] = []
+        facts: list[ChatFact] = []
         for consumed in events:
             match consumed.event:
                 case AgentStatus() as status:
                     changes.agents.append(_agent(status, consumed.partition))
                 case event:
-                    facts.append((event.data.contact_id, to_fact(event)))
+                    facts.append(to_fact(event))
                     changes.partitions[event.data.contact_id] = consumed.partition
         changes.agents = _latest(changes.agents)
         await repository.upsert_agents(conn, changes.agents)
@@ -77,15 +77,15 @@ class ChatMetrics(Domain[ChatEvent, Changes]):
         return changes
 
     async def _apply_contacts(
-        self, conn: AsyncConnection, facts: list[tuple[str, ChatFact]], changes: Changes
+        self, conn: AsyncConnection, facts: list[ChatFact], changes: Changes
     ) -> None:
         contacts = list(changes.partitions)
         stored = await repository.load_facts(conn, contacts)
         await repository.insert_facts(conn, facts)
         # A contact without stored facts has no stored story either (retention forgets both).
         changes.old = await repository.load_stories(conn, list(stored))
-        for contact, fact in facts:
-            stored.setdefault(contact, []).append(fact)
+        for fact in facts:
+            stored.setdefault(fact.contact_id, []).append(fact)
         changes.new = [derive(c, stored[c], self.rules.thresholds) for c in contacts]
         queue_delta = difference(
             self._queue_figures(changes.new), self._queue_figures(changes.old.values())
@@ -181,18 +181,34 @@ def to_fact(event: ChatEvent) -> ChatFact:  # noqa: PLR0911 (a return per event 
     match event:
         case ChatQueued(data=data):
             return ChatFact(
-                event.id, event.type, event.time, queue_id=data.queue_id, via_bot=data.via_bot
+                data.contact_id,
+                event.id,
+                event.type,
+                event.time,
+                queue_id=data.queue_id,
+                via_bot=data.via_bot,
             )
         case ChatAnswered(data=data):
             return ChatFact(
-                event.id, event.type, event.time, queue_id=data.queue_id, agent_id=data.agent_id
+                data.contact_id,
+                event.id,
+                event.type,
+                event.time,
+                queue_id=data.queue_id,
+                agent_id=data.agent_id,
             )
         case ChatAbandoned(data=data):
             return ChatFact(
-                event.id, event.type, event.time, queue_id=data.queue_id, reason=data.reason
+                data.contact_id,
+                event.id,
+                event.type,
+                event.time,
+                queue_id=data.queue_id,
+                reason=data.reason,
             )
         case ChatTransferred(data=data):
             return ChatFact(
+                data.contact_id,
                 event.id,
                 event.type,
                 event.time,
@@ -200,13 +216,15 @@ def to_fact(event: ChatEvent) -> ChatFact:  # noqa: PLR0911 (a return per event 
                 to_queue_id=data.to_queue_id,
             )
         case ChatStarted(data=data):
-            return ChatFact(event.id, event.type, event.time, entry=data.entry)
+            return ChatFact(data.contact_id, event.id, event.type, event.time, entry=data.entry)
         case ChatClosed(data=data):
-            return ChatFact(event.id, event.type, event.time, resolved=data.resolved)
-        case ChatBotResolved():
-            return ChatFact(event.id, event.type, event.time)
-        case AgentStatus(data=data):
-            return ChatFact(event.id, event.type, event.time, agent_id=data.agent_id)
+            return ChatFact(
+                data.contact_id, event.id, event.type, event.time, resolved=data.resolved
+            )
+        case ChatBotResolved(data=data):
+            return ChatFact(data.contact_id, event.id, event.type, event.time)
+        case AgentStatus():
+            raise ValueError("an agent.status is not a fact of a contact")
 
 
 def _agent(event: AgentStatus, partition: int) -> AgentState:

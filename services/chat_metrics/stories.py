@@ -37,9 +37,11 @@ _ORDER = {
 
 
 class ChatFact(NamedTuple):
-    """One stored chat event of a contact: the fields the derivation needs (a named tuple:
-    one is made per event and per stored row, three times faster than a frozen dataclass)."""
+    """One stored chat event of a contact: the fields the derivation needs. A named tuple in
+    the column order of `chat_contact_events`: one is made per event and per stored row, and
+    is copied into the table as it is."""
 
+    contact_id: str
     event_id: str
     type: str
     time: datetime
