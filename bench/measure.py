@@ -21,7 +21,7 @@ from bench.events import Backlog, LiveEvents, Message
 from bench.infra import Infra, ServiceProcess
 from bench.naive import NaiveResult
 from bench.promtext import Buckets, delta, gauge_sum, histogram_buckets, percentile, quantile
-from bench.together import measure_together
+from bench.together import MachineUse, measure_together
 from services.common.producer import new_producer
 
 _BY_PARTITION = "SELECT partition, next_offset FROM consumer_offsets WHERE consumer_group = $1"
@@ -89,8 +89,8 @@ class Throughput:
     cpu_s: float
     cpu_after_first_s: float
     peak_rss: int
-    machine_busy: float
-    """Share of all CPUs busy (any process) from the service's start to the end."""
+    machine_busy: MachineUse
+    """All CPUs (any process) from the service's start to the end."""
     other_cpu: dict[str, float]
     """CPU seconds of the broker and of PostgreSQL over the same time."""
 

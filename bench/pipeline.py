@@ -225,7 +225,7 @@ def render_together(t: Together) -> str:
                f"{services_cpu / run.events * 1e6:.1f} µs / "
                f"{sum(run.other_cpu.values()) / run.events * 1e6:.1f} µs"),
         Figure("CPU used meanwhile", f"services {services_cpu:.1f} s, {others}"),
-        Figure("whole machine CPU busy meanwhile", f"{run.machine_busy * 100:.0f} %"),
+        Figure("whole machine CPU busy meanwhile", str(run.machine_busy)),
         Figure("dead letters (all simulated events are valid)", f"{dead:.0f}", "0", dead == 0),
     ]  # fmt: skip
     how = (
@@ -267,7 +267,7 @@ def render_scale_out(s: ScaleOut) -> str:
                f"{one.cpu_s('chat_metrics') / g1.events * 1e6:.1f} µs / "
                f"{two.cpu_s('chat_metrics') / g2.events * 1e6:.1f} µs"),
         Figure("whole machine CPU busy, 1 / 2 instances",
-               f"{one.machine_busy * 100:.0f} % / {two.machine_busy * 100:.0f} %"),
+               f"{one.machine_busy} / {two.machine_busy}"),
         Figure("chat tables identical, 1 and 2 instances (rows and md5)",
                "yes" if same else f"no: {', '.join(differing)}", "identical", same),
         Figure("offered entries = chat.queued + chat.transferred events",

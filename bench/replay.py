@@ -295,7 +295,7 @@ def notes(r: Results) -> str:
         "committed; the first PDF of a gateway process includes importing WeasyPrint.",
         f"- CPU over the consumption: services "
         f"{sum(p.cpu_s for p in r.run.processes):.0f} s, {others}; whole machine busy "
-        f"{r.run.machine_busy * 100:.0f} %.",
+        f"{r.run.machine_busy}.",
     ]
     lines.append(
         "- Largest tables (with indexes): "

@@ -56,7 +56,7 @@ class TogetherRun:
     processes: list[ProcessRun]
     wall_s: float
     """Start to the last group done."""
-    machine_busy: float
+    machine_busy: MachineUse
     other_cpu: dict[str, float]
     """CPU seconds of the broker and of PostgreSQL over the same time."""
 
@@ -133,9 +133,24 @@ async def committed_sum(db: asyncpg.Connection, group: str) -> int:
     return int(await db.fetchval(_SUM, group))
 
 
-def busy_since(before: Any) -> float:
-    """Share of all CPUs busy (any process) since `psutil.cpu_times()` gave `before`."""
+@dataclass(frozen=True)
+class MachineUse:
+    """Share of all CPUs busy (any process) over a run, and the part of it the hypervisor
+    took (steal: a virtual CPU that had work waited for the host). Runs with much steal
+    are slower for reasons outside the machine: compare them by CPU per event, not rate."""
+
+    busy: float
+    stolen: float
+
+    def __str__(self) -> str:
+        return f"{self.busy * 100:.0f} % (stolen by the host: {self.stolen * 100:.1f} %)"
+
+
+def busy_since(before: Any) -> MachineUse:
+    """How the CPUs were used since `psutil.cpu_times()` gave `before`."""
     after = psutil.cpu_times()
     total = sum(after) - sum(before)
+    if total <= 0:
+        return MachineUse(0.0, 0.0)
     idle = (after.idle + after.iowait) - (before.idle + before.iowait)
-    return 1 - idle / total if total > 0 else 0.0
+    return MachineUse(1 - idle / total, (after.steal - before.steal) / total)
