@@ -7,6 +7,7 @@ import uuid
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
+from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
@@ -30,6 +31,7 @@ from services.common.events import (
     ChatAnswered,
     ChatBotResolved,
     ChatClosed,
+    ChatContactEvent,
     ChatEvent,
     ChatQueued,
     ChatStarted,
@@ -180,51 +182,25 @@ def _today(rules: QueueRules) -> date:
 def to_fact(event: ChatEvent) -> ChatFact:  # noqa: PLR0911 (a return per event class)
     match event:
         case ChatQueued(data=data):
-            return ChatFact(
-                data.contact_id,
-                event.id,
-                event.type,
-                event.time,
-                queue_id=data.queue_id,
-                via_bot=data.via_bot,
-            )
+            return _fact(event, queue_id=data.queue_id, via_bot=data.via_bot)
         case ChatAnswered(data=data):
-            return ChatFact(
-                data.contact_id,
-                event.id,
-                event.type,
-                event.time,
-                queue_id=data.queue_id,
-                agent_id=data.agent_id,
-            )
+            return _fact(event, queue_id=data.queue_id, agent_id=data.agent_id)
         case ChatAbandoned(data=data):
-            return ChatFact(
-                data.contact_id,
-                event.id,
-                event.type,
-                event.time,
-                queue_id=data.queue_id,
-                reason=data.reason,
-            )
+            return _fact(event, queue_id=data.queue_id, reason=data.reason)
         case ChatTransferred(data=data):
-            return ChatFact(
-                data.contact_id,
-                event.id,
-                event.type,
-                event.time,
-                queue_id=data.from_queue_id,
-                to_queue_id=data.to_queue_id,
-            )
+            return _fact(event, queue_id=data.from_queue_id, to_queue_id=data.to_queue_id)
         case ChatStarted(data=data):
-            return ChatFact(data.contact_id, event.id, event.type, event.time, entry=data.entry)
+            return _fact(event, entry=data.entry)
         case ChatClosed(data=data):
-            return ChatFact(
-                data.contact_id, event.id, event.type, event.time, resolved=data.resolved
-            )
-        case ChatBotResolved(data=data):
-            return ChatFact(data.contact_id, event.id, event.type, event.time)
+            return _fact(event, resolved=data.resolved)
+        case ChatBotResolved():
+            return _fact(event)
         case AgentStatus():
             raise ValueError("an agent.status is not a fact of a contact")
+
+
+def _fact(event: ChatContactEvent, **fields: Any) -> ChatFact:
+    return ChatFact(event.data.contact_id, event.id, event.type, event.time, **fields)
 
 
 def _agent(event: AgentStatus, partition: int) -> AgentState:

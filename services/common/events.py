@@ -161,7 +161,7 @@ class AgentStatus(Envelope):
     data: AgentStatusData
 
 
-ChatEvent = Annotated[
+ChatContactEvent = (
     ChatStarted
     | ChatBotResolved
     | ChatQueued
@@ -169,9 +169,9 @@ ChatEvent = Annotated[
     | ChatAnswered
     | ChatAbandoned
     | ChatClosed
-    | AgentStatus,
-    Field(discriminator="type"),
-]
+)
+"""The chat events of a contact (all but agent.status)."""
+ChatEvent = Annotated[ChatContactEvent | AgentStatus, Field(discriminator="type")]
 
 # --- pathway.events --------------------------------------------------------------------------
 
