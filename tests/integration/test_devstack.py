@@ -191,7 +191,11 @@ def test_a_restarted_stack_reads_its_new_empty_broker_from_the_start(
     read_until(second, "Ctrl-C stops everything")
     bootstrap = f"127.0.0.1:{up_env['KANAVA_DEV_BROKER_PORT']}"
     in_topic = len(asyncio.run(first_chat_events(bootstrap, 10**9, idle_ms=3000)))
-    assert asyncio.run(committed_offsets(pgdata, at_least=in_topic)) == in_topic
+    committed = asyncio.run(committed_offsets(pgdata, at_least=in_topic))
+    # a few real-time events may come after the quiet spell; the first run's offsets would
+    # point past the ends of this run's topic
+    in_topic_now = len(asyncio.run(first_chat_events(bootstrap, 10**9, idle_ms=3000)))
+    assert in_topic <= committed <= in_topic_now
     second.send_signal(signal.SIGTERM)
     assert second.wait(timeout=60) == 0
 
