@@ -355,7 +355,7 @@ class StreamConsumer(Generic[E, R]):
     async def _read(self, lane: Lane) -> dict[TopicPartition, list[Record]]:
         """The next records of the lane's partitions (with one lane: of every partition the
         client owns, also those assigned while it waits)."""
-        if len(self._lanes) == 1:
+        if lane.of == 1:
             return await self._consumer.getmany(
                 timeout_ms=self.wait_ms, max_records=self.max_records
             )
