@@ -5,7 +5,6 @@ All times are on Monday 3 Nov 2025 (UTC) unless a day is given; the window is 7 
 
 from __future__ import annotations
 
-from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -60,7 +59,7 @@ def survey(survey_id: str, sent_at: datetime, **outcome: Any) -> SurveyResult:
     unanswered = SurveyResult(
         survey_id, "u1", "sa", sent_at, True, None, None, None, None, (), (), None
     )
-    return replace(unanswered, **outcome)
+    return unanswered._replace(**outcome)
 
 
 def reply(
