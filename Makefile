@@ -7,7 +7,7 @@ UV := $(TOOLS)/bin/uv
 VENV := .venv
 
 .PHONY: up test lint fmt typecheck pytest test-unit test-integration test-browser system-packages schemas bench bench-chat bench-feedback \
-	bench-pathway bench-contact bench-pipeline bench-freshness bench-replay bench-nps
+	bench-pathway bench-contact bench-pipeline bench-freshness bench-replay bench-nps bench-forecast
 
 $(UV):
 	$(PYTHON) -m venv $(TOOLS)
@@ -101,3 +101,6 @@ bench-replay: $(VENV)/.synced
 
 bench-nps: $(VENV)/.synced
 	$(VENV)/bin/python -m bench.nps_alarms
+
+bench-forecast: $(VENV)/.synced
+	$(VENV)/bin/python -m bench.forecast

@@ -35,6 +35,7 @@ BENCHMARKS = (
     ("monthly_report", "monthly report of a county month, each format"),
     ("replay", "a county year from empty topics to the monthly report"),
     ("nps_alarms", "NPS-drop detector: false alarms and detection on over-dispersed histories"),
+    ("forecast", "staffing forecast of chat queues, backtested on the simulator's chat"),
 )
 SUITE = "suite"
 TZ = ZoneInfo("Europe/Helsinki")

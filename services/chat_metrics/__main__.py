@@ -31,7 +31,9 @@ def main() -> int:
     domain = ChatMetrics(rules, ChatExports(wait_histogram(rules.all_thresholds())))
     publish_queue_info(registry)
     publish_unit_info(registry)
-    REGISTRY.register(LiveCollector(domain.live, rules, lambda: domain.service_levels))
+    REGISTRY.register(
+        LiveCollector(domain.live, rules, lambda: domain.service_levels, lambda: domain.staffing)
+    )
     app = ConsumerApp(
         "chat_metrics",
         CHAT,

@@ -15,6 +15,7 @@ from prometheus_client.registry import Collector
 from services.chat_metrics.live import LiveState
 from services.chat_metrics.queues import QueueRules
 from services.chat_metrics.stories import Story, Visit
+from services.common.chat_forecast import HourForecast
 from services.common.registry import Registry
 
 WAIT_BUCKETS = (5, 10, 20, 30, 45, 60, 90, 120, 180, 300, 600, 900, 1800, 3600)
@@ -53,6 +54,8 @@ BOT_HANDOVERS = CounterMetric("kanava_chat_bot_handovers", "Chats the chatbot ha
 
 Tally: TypeAlias = Counter[tuple[CounterMetric, tuple[str, ...]]]
 """Additions per counter and label values."""
+Staffing: TypeAlias = tuple[HourForecast, HourForecast]
+"""A queue's forecast of the current hour and of the next."""
 
 
 def wait_histogram(thresholds: Iterable[int]) -> Histogram:
@@ -141,6 +144,37 @@ def _count_end(visit: Visit, tally: Tally, waits: dict[tuple[str, str], list[flo
         waits[queue, outcome].append(wait_ms / 1000)
 
 
+_STAFFING: tuple[tuple[str, str, Callable[[Staffing], float | None]], ...] = (
+    (
+        "kanava_chat_forecast_offered",
+        "Entries expected into the queue this hour.",
+        lambda hours: hours[0].expected_offered,
+    ),
+    (
+        "kanava_chat_professionals_advised",
+        "Professionals the queue needs this hour to meet its service-level target.",
+        lambda hours: hours[0].professionals,
+    ),
+    (
+        "kanava_chat_professionals_advised_next_hour",
+        "Professionals the queue needs in the next hour to meet its service-level target.",
+        lambda hours: hours[1].professionals,
+    ),
+)
+
+
+def _staffing(staffing: Mapping[str, Staffing]) -> Iterator[GaugeMetricFamily]:
+    """The forecast of the current and the next hour (docs/staffing.md); from Postgres, the
+    same on every instance. A queue without history has none."""
+    for name, documentation, figure in _STAFFING:
+        family = GaugeMetricFamily(name, documentation, labels=["queue"])
+        for queue, hours in sorted(staffing.items()):
+            value = figure(hours)
+            if value is not None:
+                family.add_metric([queue], value)
+        yield family
+
+
 def _observe(histogram: Histogram, values: list[float]) -> None:
     for value in values:
         histogram.observe(value)
@@ -154,10 +188,12 @@ class LiveCollector(Collector):
         live: LiveState,
         rules: QueueRules,
         service_levels: Callable[[], Mapping[str, float]],
+        staffing: Callable[[], Mapping[str, Staffing]],
     ) -> None:
         self.live = live
         self.rules = rules
         self.service_levels = service_levels
+        self.staffing = staffing
 
     def collect(self) -> Iterator[GaugeMetricFamily]:
         now = datetime.now(UTC)
@@ -177,6 +213,10 @@ class LiveCollector(Collector):
                 "kanava_chat_capacity_slots",
                 "Sum of concurrent-chat capacity of available professionals.",
             ),
+            "professionals_on_duty": (
+                "kanava_chat_professionals_on_duty",
+                "Professionals available or busy on the queue.",
+            ),
         }
         for attribute, (name, documentation) in families.items():
             family = GaugeMetricFamily(name, documentation, labels=["queue"])
@@ -192,6 +232,7 @@ class LiveCollector(Collector):
         for queue, value in sorted(self.service_levels().items()):
             ratio.add_metric([queue], value)
         yield ratio
+        yield from _staffing(self.staffing())
         yield from self._queue_rules(now)
 
     def _queue_rules(self, now: datetime) -> Iterator[GaugeMetricFamily]:

@@ -11,6 +11,7 @@ from datetime import datetime
 
 from services.chat_metrics.repository import AgentState
 from services.chat_metrics.stories import Story
+from services.common.chat_forecast import ON_DUTY
 
 
 @dataclass
@@ -20,6 +21,7 @@ class QueueNow:
     active: int = 0
     agents_available: int = 0
     capacity_slots: int = 0
+    professionals_on_duty: int = 0  # available or busy
 
 
 @dataclass
@@ -79,9 +81,11 @@ class LiveState:
             for queue in state.active.values():
                 result.setdefault(queue, QueueNow()).active += 1
             for agent in state.agents.values():
-                if agent.status == "available":
+                if agent.status in ON_DUTY:
                     for queue in agent.queue_ids:
                         entry = result.setdefault(queue, QueueNow())
-                        entry.agents_available += 1
-                        entry.capacity_slots += agent.capacity
+                        entry.professionals_on_duty += 1
+                        if agent.status == "available":
+                            entry.agents_available += 1
+                            entry.capacity_slots += agent.capacity
         return result

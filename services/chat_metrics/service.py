@@ -6,13 +6,13 @@ import asyncio
 import uuid
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from services.chat_metrics import repository
-from services.chat_metrics.exports import ChatExports
+from services.chat_metrics.exports import ChatExports, Staffing
 from services.chat_metrics.figures import (
     BotFigures,
     QueueFigures,
@@ -23,6 +23,7 @@ from services.chat_metrics.live import LiveState
 from services.chat_metrics.queues import QueueRules
 from services.chat_metrics.repository import AgentState
 from services.chat_metrics.stories import ChatFact, Story, derive
+from services.common.chat_forecast import forecast_hour, load_histories
 from services.common.consumer import BackgroundTask, Consumed, Domain, ServiceContext, periodic
 from services.common.events import (
     AgentStatus,
@@ -43,6 +44,7 @@ from services.common.producer import publish
 from services.common.schedule import every
 
 TIMEOUT_NAMESPACE = uuid.UUID("6f1c7a52-5d43-4b8e-9a37-2f0f7c0c2b11")
+STAFFING_SECONDS = 60.0
 
 
 @dataclass
@@ -61,6 +63,7 @@ class ChatMetrics(Domain[ChatEvent, Changes]):
         self.exports = exports
         self.live = LiveState()
         self.service_levels: dict[str, float] = {}
+        self.staffing: dict[str, Staffing] = {}
 
     async def apply(self, conn: AsyncConnection, events: Sequence[Consumed[ChatEvent]]) -> Changes:
         changes = Changes()
@@ -172,7 +175,31 @@ class ChatMetrics(Domain[ChatEvent, Changes]):
                     conn, _today(self.rules)
                 )
 
-        return sweep, periodic(refresh_seconds, refresh, "chat_metrics: service level refresh")
+        return (
+            sweep,
+            periodic(refresh_seconds, refresh, "chat_metrics: service level refresh"),
+            periodic(STAFFING_SECONDS, self.refresh_staffing, "chat_metrics: staffing forecast"),
+        )
+
+    async def refresh_staffing(self, engine: AsyncEngine, at: datetime | None = None) -> None:
+        """The forecast of this hour (the hour of `at`) and the next for every queue of the
+        registry."""
+        tz = self.rules.tz
+        local = (at or datetime.now(UTC)).astimezone(tz)
+        now = local.replace(minute=0, second=0, microsecond=0)
+        then = (now + timedelta(hours=1)).astimezone(tz)
+        queues = [self.rules.queue(q) for q in self.rules.known()]
+        async with engine.connect() as conn:
+            histories = await load_histories(
+                conn, [q.id for q in queues], now.date(), now.date(), tz
+            )
+        self.staffing = {
+            q.id: (
+                forecast_hour(q, histories[q.id], now.date(), now.hour, tz),
+                forecast_hour(q, histories[q.id], then.date(), then.hour, tz),
+            )
+            for q in queues
+        }
 
 
 def _today(rules: QueueRules) -> date:

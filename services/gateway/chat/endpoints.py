@@ -1,14 +1,16 @@
-"""GET /v1/chat/queues and GET /v1/chat/stats (docs/api.md)."""
+"""GET /v1/chat/queues, /v1/chat/stats and /v1/chat/forecast (docs/api.md)."""
 
 from __future__ import annotations
 
+from datetime import date, timedelta
 from typing import Annotated
 
 from fastapi import APIRouter, Query
 
+from services.common.chat_forecast import load_histories
 from services.gateway.auth.dependencies import Reader
 from services.gateway.chat import repository, service
-from services.gateway.chat.schemas import ChatStats, QueuesNow
+from services.gateway.chat.schemas import ChatForecast, ChatStats, QueuesNow
 from services.gateway.context import Connection, Context
 from services.gateway.periods import Selected, Selection
 from services.gateway.scope import visible_queues
@@ -27,6 +29,24 @@ async def queues_now(ctx: Context, who: Reader, conn: Connection) -> QueuesNow:
     visible = visible_queues(ctx, who, today)
     found = await repository.now(conn, today)
     return service.queues_now(ctx.registry, visible, found, ctx.tz)
+
+
+@router.get("/forecast", response_model=ChatForecast)
+async def chat_forecast(
+    ctx: Context,
+    who: Reader,
+    conn: Connection,
+    day: Annotated[date | None, Query(description="the first day shown; default today")] = None,
+) -> ChatForecast:
+    """Per queue and hour of a day and the next (default today and tomorrow): the chats
+    expected, the professionals advised to meet the service-level target, and the
+    professionals on duty now (docs/staffing.md)."""
+    today = ctx.today()
+    first = day or today
+    visible = visible_queues(ctx, who, Selection(today, today, "total", None, None, None, None))
+    queues = [q for q in ctx.registry.queues if visible is None or q.id in visible]
+    histories = await load_histories(conn, [q.id for q in queues], first, today, ctx.tz)
+    return service.forecast(queues, histories, [first, first + timedelta(days=1)], ctx.tz)
 
 
 @router.get("/stats", response_model=ChatStats)

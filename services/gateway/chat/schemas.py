@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 
 from pydantic import BaseModel
+
+from services.common.erlang import Model
 
 
 class QueueNow(BaseModel):
@@ -48,3 +50,32 @@ class ChatStatsRow(BaseModel):
 
 class ChatStats(BaseModel):
     rows: list[ChatStatsRow]
+
+
+class ForecastHour(BaseModel):
+    start: datetime
+    open: bool
+    holiday: bool
+    expected_offered: float | None
+    professionals_advised: int | None
+    service_level: float | None
+
+
+class QueueForecast(BaseModel):
+    queue_id: str
+    name: str
+    unit_id: str | None
+    service_level_seconds: int
+    target_ratio: float
+    handle_seconds: float | None
+    patience_seconds: float | None
+    concurrency: int
+    model: Model | None
+    staffed_now: int
+    hours: list[ForecastHour]
+
+
+class ChatForecast(BaseModel):
+    as_of: datetime
+    days: list[date]
+    queues: list[QueueForecast]

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from zoneinfo import ZoneInfo
 
 from services.common import formulas
+from services.common.chat_forecast import SERVICE_LEVEL_TARGET, QueueHistory, forecast_days
 from services.common.registry import Queue, Registry
 from services.gateway.chat.repository import (
     Agents,
@@ -15,7 +16,14 @@ from services.gateway.chat.repository import (
     QueueCounts,
     QueueSums,
 )
-from services.gateway.chat.schemas import ChatStatsRow, QueueNow, QueuesNow
+from services.gateway.chat.schemas import (
+    ChatForecast,
+    ChatStatsRow,
+    ForecastHour,
+    QueueForecast,
+    QueueNow,
+    QueuesNow,
+)
 
 # A queue missing from the registry counts with the registry's default seconds.
 DEFAULT_SERVICE_LEVEL_SECONDS: int = Queue.model_fields["service_level_seconds"].default
@@ -106,4 +114,43 @@ def stats_row(
         bot_sessions=None if bot is None else bot.sessions,
         bot_resolved=None if bot is None else bot.resolved,
         bot_handovers=c.bot_handovers,
+    )
+
+
+def forecast(
+    queues: list[Queue], histories: dict[str, QueueHistory], days: list[date], tz: ZoneInfo
+) -> ChatForecast:
+    return ChatForecast(
+        as_of=datetime.now(UTC),
+        days=days,
+        queues=[queue_forecast(q, histories[q.id], days, tz) for q in queues],
+    )
+
+
+def queue_forecast(
+    queue: Queue, history: QueueHistory, days: list[date], tz: ZoneInfo
+) -> QueueForecast:
+    hours = forecast_days(queue, history, days, tz)
+    return QueueForecast(
+        queue_id=queue.id,
+        name=queue.name,
+        unit_id=queue.unit,
+        service_level_seconds=queue.service_level_seconds,
+        target_ratio=SERVICE_LEVEL_TARGET,
+        handle_seconds=history.handle_seconds,
+        patience_seconds=history.patience_seconds,
+        concurrency=history.concurrency,
+        model=next((h.model for h in hours if h.model is not None), None),
+        staffed_now=history.on_duty,
+        hours=[
+            ForecastHour(
+                start=h.start,
+                open=h.open,
+                holiday=h.holiday,
+                expected_offered=h.expected_offered,
+                professionals_advised=h.professionals,
+                service_level=h.service_level,
+            )
+            for h in hours
+        ],
     )
