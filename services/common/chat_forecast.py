@@ -47,7 +47,7 @@ class QueueHistory:
     until: date  # the day the history was read: days from it on are not complete
     handle_seconds: float | None  # mean of the conversations closed recently
     patience_seconds: float | None  # None: too few clients left to say
-    concurrency: int  # chats at once per professional (most professionals' capacity)
+    concurrency: int  # chats at once per professional (the capacity most professionals have)
     on_duty: int  # professionals available or busy on the queue now
 
 
@@ -140,7 +140,7 @@ async def load_histories(
             served.waited_ms / served.left / 1000
             if served and served.left >= MIN_ABANDONS
             else None,
-            capacities.most_common(1)[0][0] if capacities else 1,
+            _usual(capacities),
             on_duty,
         )
     return histories
@@ -175,6 +175,11 @@ _RECENT = text(
     GROUP BY queue_id
     """
 )
+
+
+def _usual(capacities: Counter[int]) -> int:
+    """The capacity most professionals have; of two as common, the smaller (more advised)."""
+    return max(capacities.items(), key=lambda c: (c[1], -c[0]))[0] if capacities else 1
 
 
 async def _agents(conn: AsyncConnection) -> dict[str, tuple[Counter[int], int]]:

@@ -10,6 +10,7 @@ import re
 import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
+from datetime import time as clock_time
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -51,6 +52,7 @@ OVER_RED = "rgba(211, 47, 47, 1)"
 NEAR_AMBER = "rgba(255, 179, 0, 1)"
 OK_GREEN = "rgba(61, 220, 132, 1)"
 INSTRUCTION = "kanava token create --name wallboard --scope read"
+TZ = ZoneInfo("Europe/Helsinki")
 
 # Everything the page shows of one card, read in one go (innerText: what is rendered).
 SNAPSHOT = """
@@ -70,6 +72,8 @@ return Array.from(document.querySelectorAll('#queues .card')).map(function (card
     free: figure('free'),
     capacity_slots: field('capacity-slots').innerText,
     agents_available: field('agents-available').innerText,
+    staffing: figure('staffing'),
+    staffing_note: field('staffing').querySelector('.note').innerText,
     service_level: figure('service-level'),
     service_level_note: field('service-level').querySelector('.note').innerText,
   };
@@ -191,6 +195,8 @@ async def test_the_board_shows_the_queues_of_the_database(
     secret = await read_token(engine)
 
     open_board(browser, f"{server.url}/#token={secret}")
+    # the forecast came: a closed queue needs nobody
+    wait_until(browser, 10, lambda d: board(d)["yochat"]["staffing"] == "0 / 0")
     cards = board(browser)
 
     assert list(cards) == [
@@ -218,6 +224,8 @@ async def test_the_board_shows_the_queues_of_the_database(
             "agents_available": "2",
             "capacity_slots": "5",
             "active": "2",
+            "staffing": f"{DASH} / 2",
+            "staffing_note": "ei ennustetta",
         },
         "kuntoutus-chat": {
             **common,
@@ -230,6 +238,8 @@ async def test_the_board_shows_the_queues_of_the_database(
             "agents_available": "1",
             "capacity_slots": "2",
             "active": "0",
+            "staffing": f"{DASH} / 1",
+            "staffing_note": "ei ennustetta",
         },
         "neuvola-chat": {
             **common,
@@ -242,6 +252,8 @@ async def test_the_board_shows_the_queues_of_the_database(
             "agents_available": "0",
             "capacity_slots": "0",
             "active": "0",
+            "staffing": f"{DASH} / 0",
+            "staffing_note": "ei ennustetta",
         },
         "laakari-chat": {
             **common,
@@ -255,6 +267,8 @@ async def test_the_board_shows_the_queues_of_the_database(
             "agents_available": "0",
             "capacity_slots": "0",
             "active": "0",
+            "staffing": f"{DASH} / 0",
+            "staffing_note": "ei ennustetta",
         },
         "yochat": {
             "markup_in_name": False,
@@ -270,6 +284,8 @@ async def test_the_board_shows_the_queues_of_the_database(
             "agents_available": "0",
             "capacity_slots": "0",
             "active": "0",
+            "staffing": "0 / 0",
+            "staffing_note": "ennuste 0 chattia tunnissa",
         },
     }
     # The colours are applied (the inline style passed the page's own CSP).
@@ -289,6 +305,7 @@ async def test_the_board_shows_the_queues_of_the_database(
         "Pisin odotus",
         "Keskusteluja",
         "Vapaita paikkoja",
+        "Tarve / vuorossa",
         "Palvelutaso tänään",
     ]
 
@@ -308,6 +325,60 @@ async def test_the_board_shows_the_queues_of_the_database(
     # Opened again without the fragment (a restarted screen): the stored token is used.
     open_board(browser, f"{server.url}/")
     assert board(browser)["terveysasema-chat"]["waiting"] == "2"
+    assert severe_log_entries(browser) == []
+
+
+def weeks_of_history(now: datetime) -> list[Any]:
+    """laakari-chat, on each of the 6 same weekdays before today, in this local hour and the
+    next: 6 clients queued, answered 10 s later, closed 600 s after the answer. Whichever of
+    those days are holidays, the forecast of this hour is 6 entries (the same on every day);
+    with 600 s each that is 1 erlang (see the advice worked out below)."""
+    local = now.astimezone(TZ)
+    events = []
+    for week in range(1, 7):
+        day = local.date() - timedelta(weeks=week)
+        for hour in (local.hour, (local.hour + 1) % 24):
+            for n in range(6):
+                queued = datetime.combine(day, clock_time(hour, 5 * n), TZ)
+                contact = f"h{week}-{hour}-{n}"
+                events += [
+                    chat("chat.queued", queued, contact_id=contact, queue_id="laakari-chat"),
+                    chat(
+                        "chat.answered",
+                        queued + timedelta(seconds=10),
+                        contact_id=contact,
+                        queue_id="laakari-chat",
+                    ),
+                    chat("chat.closed", queued + timedelta(seconds=610), contact_id=contact),
+                ]
+    return events
+
+
+async def test_the_board_shows_professionals_needed_against_those_on_duty(
+    engine: AsyncEngine, registry: Path, server: LiveGateway, browser: WebDriver
+) -> None:
+    # Advice for laakari-chat (120 s, 80 %) at A = 1 erlang, 1 chat per professional, Erlang C
+    # (nobody left the queue): n = 2: C = 1/3, SL = 1 - e^(-(2 - 1) 120/600) / 3 = 0.727;
+    # n = 3: C = (1/6 * 3/2) / (1 + 1 + 1/2 + 1/4) = 1/11, SL = 1 - e^(-2 * 0.2) / 11 = 0.939.
+    # So 3 are needed; a1 (available) and a2 (busy) are on duty: 2. a3 is away.
+    now = datetime.now(UTC)
+    on_duty = [
+        chat("agent.status", now, agent_id=f"a{n}", status=status, queue_ids=["laakari-chat"])
+        for n, status in ((1, "available"), (2, "busy"), (3, "away"))
+    ]
+    await stored(engine, registry, [*weeks_of_history(now), *on_duty])
+
+    open_board(browser, f"{server.url}/#token={await read_token(engine)}")
+    wait_until(browser, 10, lambda d: board(d)["laakari-chat"]["staffing"] == "3 / 2")
+
+    card = board(browser)["laakari-chat"]
+    assert card["staffing_note"] == "ennuste 6 chattia tunnissa"
+    staffing = '[data-queue-id="laakari-chat"] [data-field="staffing"]'
+    classes = browser.find_element(By.CSS_SELECTOR, staffing).get_attribute("class") or ""
+    assert classes.split() == ["figure", "staffing", "short"]
+    value = browser.find_element(By.CSS_SELECTOR, staffing + " .value")
+    assert value.value_of_css_property("color") == NEAR_AMBER
+    assert board(browser)["terveysasema-chat"]["staffing"] == f"{DASH} / 0"
     assert severe_log_entries(browser) == []
 
 

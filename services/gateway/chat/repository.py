@@ -11,6 +11,7 @@ from typing import NamedTuple
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from services.common.chat_forecast import ON_DUTY
 from services.gateway.periods import Selection
 from services.gateway.sql import Counts, Sums, per_period
 
@@ -55,6 +56,7 @@ class OpenVisits(NamedTuple):
 class Agents(NamedTuple):
     available: int  # professionals available
     slots: int  # their summed capacity
+    on_duty: int  # professionals available or busy
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,9 +75,9 @@ def _queue_filter(queues: list[str] | None) -> str:
 async def now(conn: AsyncConnection, today: Selection) -> Now:
     """What `GET /v1/chat/queues` shows; `today` selects the day in total."""
     visits = await open_visits(conn)
-    agents = await available_agents(conn)
+    on_queues = await agents(conn)
     sums = await queue_sums(conn, today, None, by_queue=True)
-    return Now(visits, agents, {r.key: r.counts for r in sums if r.key is not None})
+    return Now(visits, on_queues, {r.key: r.counts for r in sums if r.key is not None})
 
 
 async def open_visits(conn: AsyncConnection) -> dict[str, OpenVisits]:
@@ -91,17 +93,24 @@ async def open_visits(conn: AsyncConnection) -> dict[str, OpenVisits]:
     return {r.queue_id: OpenVisits(r.waiting, r.oldest, r.active) for r in rows}
 
 
-async def available_agents(conn: AsyncConnection) -> dict[str, Agents]:
+async def agents(conn: AsyncConnection) -> dict[str, Agents]:
     rows = await conn.execute(
-        text("SELECT queue_ids, capacity FROM chat_agents WHERE status = 'available'")
+        text(
+            "SELECT status, queue_ids, capacity FROM chat_agents "
+            "WHERE status = ANY(CAST(:on_duty AS text[]))"
+        ),
+        {"on_duty": list(ON_DUTY)},
     )
-    agents: Counter[str] = Counter()
+    available: Counter[str] = Counter()
     slots: Counter[str] = Counter()
+    on_duty: Counter[str] = Counter()
     for r in rows:
         for queue in json.loads(r.queue_ids):
-            agents[queue] += 1
-            slots[queue] += r.capacity
-    return {q: Agents(agents[q], slots[q]) for q in agents}
+            on_duty[queue] += 1
+            if r.status == "available":
+                available[queue] += 1
+                slots[queue] += r.capacity
+    return {q: Agents(available[q], slots[q], on_duty[q]) for q in on_duty}
 
 
 async def queue_sums(

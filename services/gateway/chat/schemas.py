@@ -19,6 +19,7 @@ class QueueNow(BaseModel):
     active: int
     agents_available: int
     capacity_slots: int
+    professionals_on_duty: int
     service_level_seconds: int
     service_level_today: float | None
 

@@ -27,7 +27,7 @@ from services.gateway.chat.schemas import (
 
 # A queue missing from the registry counts with the registry's default seconds.
 DEFAULT_SERVICE_LEVEL_SECONDS: int = Queue.model_fields["service_level_seconds"].default
-_NO_VISITS, _NO_AGENTS, _NO_BOT = OpenVisits(0, None, 0), Agents(0, 0), BotCounts(0, 0)
+_NO_VISITS, _NO_AGENTS, _NO_BOT = OpenVisits(0, None, 0), Agents(0, 0, 0), BotCounts(0, 0)
 
 
 def service_level_seconds(registry: Registry, queue_id: str) -> int:
@@ -56,7 +56,7 @@ def queues_now(
 
 def queue_now(queue: Queue, found: Now, now: datetime, local: datetime) -> QueueNow:
     waiting, oldest, active = found.visits.get(queue.id, _NO_VISITS)
-    available, slots = found.agents.get(queue.id, _NO_AGENTS)
+    available, slots, on_duty = found.agents.get(queue.id, _NO_AGENTS)
     today = found.today.get(queue.id)
     return QueueNow(
         queue_id=queue.id,
@@ -68,6 +68,7 @@ def queue_now(queue: Queue, found: Now, now: datetime, local: datetime) -> Queue
         active=active,
         agents_available=available,
         capacity_slots=slots,
+        professionals_on_duty=on_duty,
         service_level_seconds=queue.service_level_seconds,
         service_level_today=None if today is None else service_level(today),
     )

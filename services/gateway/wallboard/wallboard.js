@@ -1,5 +1,6 @@
 // The wallboard (docs/api.md, GET /): the chat queues from GET /v1/chat/queues, fetched every
-// POLL_MS; the oldest wait keeps counting in between. The read token comes once in the URL
+// POLL_MS; the oldest wait keeps counting in between. The professionals advised for the
+// current hour come from GET /v1/chat/forecast, fetched every FORECAST_MS. The read token comes once in the URL
 // fragment (#token=kanava_…, never sent to the server), is kept in localStorage and sent as
 // Authorization: Bearer. No data is ever written as HTML: names go in through textContent.
 "use strict";
@@ -10,6 +11,7 @@
   var STALE_MS = 15000; // no successful update for this long: shown as stale
   var TICK_MS = 250; // clock and counting waits
   var KEY = "kanava.wallboard.token";
+  var FORECAST_MS = 60000; // the advice changes by the hour; the server recomputes it per request
 
   var memory = null; // if localStorage is unavailable, the token lives as long as the page
   var tokens = {
@@ -45,6 +47,7 @@
     receivedAt: 0, // performance.now() when it arrived
     error: null, // {message, detail, setup} of the last failure, null after a success
     cards: new Map(), // queue_id -> card elements
+    forecast: new Map(), // queue_id -> its hours [{start (ms), end (ms), professionals, expected}]
   };
 
   function el(id) {
@@ -124,7 +127,7 @@
       controller.abort();
     }, TIMEOUT_MS);
     fetch("v1/chat/queues", {
-      headers: { Authorization: "Bearer " + token, Accept: "application/json" },
+      headers: headers(token),
       cache: "no-store",
       credentials: "omit",
       signal: controller.signal,
@@ -173,6 +176,55 @@
         window.clearTimeout(timer);
         window.setTimeout(poll, POLL_MS);
       });
+  }
+
+  function headers(token) {
+    return { Authorization: "Bearer " + token, Accept: "application/json" };
+  }
+
+  // The forecast is an extra: when it fails the column shows "–" and the board goes on.
+  function pollForecast() {
+    var token = tokens.get();
+    var next = function () {
+      window.setTimeout(pollForecast, FORECAST_MS);
+    };
+    if (!token) return next();
+    fetch("v1/chat/forecast", { headers: headers(token), cache: "no-store", credentials: "omit" })
+      .then(function (response) {
+        return response.ok ? response.json() : null;
+      })
+      .then(function (body) {
+        if (!body || !Array.isArray(body.queues)) return;
+        state.forecast = new Map(
+          body.queues.map(function (q) {
+            return [q.queue_id, (q.hours || []).map(hourOf)];
+          })
+        );
+        if (state.queues !== null) renderQueues();
+      })
+      .catch(function () {
+        /* the last forecast stays */
+      })
+      .then(next);
+  }
+
+  function hourOf(h) {
+    var start = Date.parse(h.start);
+    return {
+      start: start,
+      end: start + 3600000,
+      professionals: h.professionals_advised,
+      expected: h.expected_offered,
+    };
+  }
+
+  function currentHour(queueId) {
+    var now = Date.now();
+    var hours = state.forecast.get(queueId) || [];
+    for (var i = 0; i < hours.length; i++) {
+      if (hours[i].start <= now && now < hours[i].end) return hours[i];
+    }
+    return null;
   }
 
   // --- rendering ----------------------------------------------------------------------
@@ -231,6 +283,12 @@
     of.appendChild(slots);
     free.value.replaceChildren(free.count, of);
     free.note.replaceChildren(document.createTextNode("ammattilaisia "), agents);
+    var staffing = note(figure(root, "staffing"));
+    staffing.needed = make("span", "", "–");
+    staffing.onDuty = number("on-duty");
+    var ofOnDuty = make("span", "of", " / ");
+    ofOnDuty.appendChild(staffing.onDuty);
+    staffing.value.replaceChildren(staffing.needed, ofOnDuty);
     var sl = note(figure(root, "service-level"));
     return {
       root: root,
@@ -242,6 +300,7 @@
       free: free,
       slots: slots,
       agents: agents,
+      staffing: staffing,
       sl: sl,
       queue: null,
     };
@@ -258,11 +317,25 @@
     card.free.count.textContent = String(Math.max(0, q.capacity_slots - q.active));
     card.slots.textContent = String(q.capacity_slots);
     card.agents.textContent = String(q.agents_available);
+    showStaffing(card.staffing, q, currentHour(q.queue_id));
     card.sl.value.textContent =
       q.service_level_today === null || q.service_level_today === undefined
         ? "–"
         : Math.round(q.service_level_today * 100) + "\u00a0%";
     card.sl.note.textContent = "vastattu ≤ " + q.service_level_seconds + " s";
+  }
+
+  // Needed (the advice for this hour) over on duty (available or busy); amber when short.
+  function showStaffing(f, q, hour) {
+    var needed = hour && typeof hour.professionals === "number" ? hour.professionals : null;
+    f.needed.textContent = needed === null ? "–" : String(needed);
+    f.onDuty.textContent = String(q.professionals_on_duty);
+    f.note.textContent =
+      hour && typeof hour.expected === "number"
+        ? "ennuste " + Math.round(hour.expected) + " chattia tunnissa"
+        : "ei ennustetta";
+    var short = q.open && needed !== null && needed > q.professionals_on_duty;
+    f.box.className = "figure staffing" + (short ? " short" : "");
   }
 
   // The oldest wait now: the answer's figure plus the time since it arrived (while fresh).
@@ -370,6 +443,7 @@
     tick();
     window.setInterval(tick, TICK_MS);
     poll();
+    pollForecast();
   }
 
   if (document.readyState === "loading") {
