@@ -44,7 +44,6 @@ from services.common.producer import publish
 from services.common.schedule import every
 
 TIMEOUT_NAMESPACE = uuid.UUID("6f1c7a52-5d43-4b8e-9a37-2f0f7c0c2b11")
-STAFFING_SECONDS = 60.0
 
 
 @dataclass
@@ -178,7 +177,7 @@ class ChatMetrics(Domain[ChatEvent, Changes]):
         return (
             sweep,
             periodic(refresh_seconds, refresh, "chat_metrics: service level refresh"),
-            periodic(STAFFING_SECONDS, self.refresh_staffing, "chat_metrics: staffing forecast"),
+            periodic(refresh_seconds, self.refresh_staffing, "chat_metrics: staffing forecast"),
         )
 
     async def refresh_staffing(self, engine: AsyncEngine, at: datetime | None = None) -> None:

@@ -9,7 +9,10 @@ asked for: a repeated backfill re-sends identical events (same ids, which consum
 duplicates), and adding a queue to the registry leaves the events of the groups it does not join
 as they were.
 
-A queue's day: professionals work shifts sized to the expected load; clients arrive while the
+A queue's day: professionals work shifts sized to the expected load, except on short-staffed
+days (one in `SHORT_STAFFED_EVERY` of a queue's days, the same for every seed), when a queue
+that plans 3 or more professionals has `SHORT_BY` fewer from 9 to 12 (sick leave: the staffing
+advice and its alert have something to show); clients arrive while the
 queue is open (Poisson, the hourly rate shaped by hour of day and weekday), some first talk with
 the chatbot; one FIFO queue hands each client to the least-loaded professional with a free slot,
 who picks the chat up after a short delay; impatient clients leave; conversations close after a
@@ -36,6 +39,7 @@ import itertools
 import math
 import random
 import uuid
+import zlib
 from collections import deque
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -143,6 +147,9 @@ RESOLVED: tuple[tuple[bool | None, float], ...] = ((True, 0.68), (False, 0.27), 
 LANGUAGES: tuple[tuple[str, float], ...] = (("fi", 0.93), ("sv", 0.03), ("en", 0.04))
 CAPACITIES = (2, 3)
 MEAN_CAPACITY = 2.5
+SHORT_STAFFED_EVERY = 5
+SHORT_BY = 2
+SHORT_HOURS = range(9, 12)
 MAX_SHIFT_MS = 8 * 3_600_000
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -320,6 +327,11 @@ def staff_needed(profile: QueueProfile, per_hour: float) -> int:
     return max(profile.min_agents, math.ceil(slots / MEAN_CAPACITY))
 
 
+def short_staffed(queue_id: str, day: date) -> bool:
+    """Whether the queue is short of professionals that day (a hash: every seed agrees)."""
+    return zlib.crc32(f"{queue_id}|{day.isoformat()}".encode()) % SHORT_STAFFED_EVERY == 0
+
+
 def mean_handle_s(profile: QueueProfile) -> float:
     return profile.handle_median_s * math.exp(HANDLE_SIGMA**2 / 2)
 
@@ -440,6 +452,11 @@ class QueueDay:
         self.clock.at(opening[0], self.open_queue)
         self.clock.at(opening[1], self.close_queue)
         staff = [staff_needed(self.profile, rate) for rate in self.per_hour]
+        if short_staffed(self.queue.id, self.day):
+            staff = [
+                s - SHORT_BY if s >= 3 and part.hour in SHORT_HOURS else s
+                for s, part in zip(staff, self.parts, strict=True)
+            ]
         self.plan_agents(opening[1], plan_shifts(self.parts, staff))
         if self.direct:
             for moment in self.arrival_times(self.parts, self.per_hour):

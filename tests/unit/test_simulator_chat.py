@@ -27,7 +27,15 @@ from services.common.events import (
 from services.common.registry import Registry, load_registry
 from services.common.settings import PROJECT_ROOT
 from services.simulator import chat
-from services.simulator.chat import SOURCE, simulate_chat, simulate_days, to_ms
+from services.simulator.chat import (
+    SHORT_BY,
+    SHORT_HOURS,
+    SOURCE,
+    short_staffed,
+    simulate_chat,
+    simulate_days,
+    to_ms,
+)
 from services.simulator.run import handover, realtime_events
 
 HELSINKI = ZoneInfo("Europe/Helsinki")
@@ -286,19 +294,28 @@ def busiest_professional(events: list[ChatEvent], all_offline_at_end: bool = Tru
 
 
 def test_health_station_staffing_follows_the_load(two_weeks: list[ChatEvent]) -> None:
-    """≈ 4 nurses, more at the morning peak (docs/calibration.md#chat: staffing)."""
+    """≈ 4 nurses, more at the morning peak (docs/calibration.md#chat: staffing); on a
+    short-staffed day 2 fewer from 9 to 12."""
     on_duty: dict[str, str] = {}
     at_hour: dict[int, list[int]] = defaultdict(list)
+    short: dict[int, list[int]] = defaultdict(list)
     sampled: set[datetime] = set()
     for event in two_weeks:
         local = event.time.astimezone(HELSINKI)
         sample = local.replace(minute=30, second=0, microsecond=0)
         if local >= sample and sample not in sampled and 7 <= sample.hour < 20:
             sampled.add(sample)
-            at_hour[sample.hour].append(sum(s == "available" for s in on_duty.values()))
+            available = sum(s == "available" for s in on_duty.values())
+            if short_staffed("terveysasema-chat", sample.date()) and sample.hour in SHORT_HOURS:
+                short[sample.hour].append(available)
+            else:
+                at_hour[sample.hour].append(available)
         if isinstance(event, AgentStatus) and "terveysasema" in event.data.agent_id:
             on_duty[event.data.agent_id] = event.data.status
     assert min(min(n) for n in at_hour.values()) >= 3
+    assert short, "two weeks hold a short-staffed weekday"
+    for hour, counts in short.items():
+        assert max(counts) <= max(at_hour[hour]) - SHORT_BY
     assert 4.0 <= statistics.mean(at_hour[8]) <= 6.0
     assert 3.0 <= statistics.mean(at_hour[18]) <= 3.5
     assert 3.4 <= statistics.mean(n for ns in at_hour.values() for n in ns) <= 4.5
