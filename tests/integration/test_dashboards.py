@@ -1,7 +1,7 @@
 """The dashboards proven on live data without Grafana: every query of every panel runs against
 the real thing and answers with data.
 
-The simulator's history goes to a broker of the test's own (chat 7 days, contacts 2, feedback
+The simulator's history goes to a broker of the test's own (chat 21 days, contacts 2, feedback
 35 so the NPS drop z-score has its 28-day baseline, pathways 60 so every pathway has endings);
 a real Prometheus starts on a configuration generated from infra/prometheus/prometheus.yml
 (the project's rules copied beside it, every target at this test's ports, scraped every
@@ -93,7 +93,9 @@ REGISTRY_FILE = Settings().registry_file
 REGISTRY = load_registry(REGISTRY_FILE)
 SEED = 7
 KEY = "dashboards-test-key"
-HISTORY_DAYS = {"chat": 7, "contact": 2, "feedback": 35, "pathway": 60}
+# chat: three of each weekday, so the staffing forecast of an open queue has a week of history
+# that is not a public holiday (two same weekdays in a row can be: 25.12. and 1.1.)
+HISTORY_DAYS = {"chat": 21, "contact": 2, "feedback": 35, "pathway": 60}
 SERVICES = ("chat_metrics", "pathway_metrics", "feedback_ingest", "contact_metrics")
 STREAM_OF = {
     "chat_metrics": CHAT,
