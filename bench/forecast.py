@@ -18,18 +18,16 @@ from __future__ import annotations
 
 import asyncio
 import sys
-import tempfile
 import time
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
-from pathlib import Path
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bench.harness import suite_arguments
-from bench.infra import DEMO_REGISTRY
+from bench.infra import DEMO_REGISTRY, embedded_database
 from bench.monthly_report import TZ, Loaded, apply_all, merged
 from bench.report import write_section
 from services.chat_metrics.exports import ChatExports, wait_histogram
@@ -42,11 +40,10 @@ from services.common.chat_forecast import (
     forecast_hour,
     load_histories,
 )
-from services.common.db import create_engine, migrate
+from services.common.db import create_engine
 from services.common.erlang import Load, staffing
 from services.common.events import Envelope
 from services.common.registry import Queue, Registry, load_registry
-from services.devstack.postgres import EmbeddedPostgres
 from services.simulator.chat import simulate_chat
 
 SECTION = "staffing forecast: backtest"
@@ -99,14 +96,8 @@ class Backtest:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = suite_arguments("python -m bench.forecast", __doc__)
     args = parser.parse_args(argv)
-    with tempfile.TemporaryDirectory(prefix="kanava-bench-forecast-") as workdir:
-        server = EmbeddedPostgres(Path(workdir))
-        url = server.start()
-        try:
-            migrate(url)
-            result = asyncio.run(run(url))
-        finally:
-            server.stop()
+    with embedded_database("kanava-bench-forecast-") as url:
+        result = asyncio.run(run(url))
     body = render(result)
     print(body)
     if not args.no_write:

@@ -96,6 +96,20 @@ def infrastructure(partitions: int, keep: Path | None = None) -> Iterator[Infra]
         yield Infra(bootstrap, url, postgres.socket_dir, workdir, broker.pid, postgres.pgdata)
 
 
+@contextlib.contextmanager
+def embedded_database(prefix: str) -> Iterator[str]:
+    """An embedded PostgreSQL alone, in a temporary folder, migrated: its URL; stopped and
+    removed on the way out."""
+    with tempfile.TemporaryDirectory(prefix=prefix) as workdir:
+        server = EmbeddedPostgres(Path(workdir))
+        url = server.start()
+        try:
+            migrate(url)
+            yield url
+        finally:
+            server.stop()
+
+
 def stop_process(process: subprocess.Popen[bytes], grace: float) -> int:
     """SIGTERM, then SIGKILL after `grace` seconds; the exit code."""
     if process.poll() is None:

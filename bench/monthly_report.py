@@ -18,7 +18,6 @@ import asyncio
 import heapq
 import statistics
 import sys
-import tempfile
 import time
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -31,21 +30,20 @@ from zoneinfo import ZoneInfo
 import httpx
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from bench.infra import DEMO_REGISTRY
+from bench.infra import DEMO_REGISTRY, embedded_database
 from bench.report import Figure, machine, table, write_section
 from services.chat_metrics.exports import ChatExports, wait_histogram
 from services.chat_metrics.queues import QueueRules
 from services.chat_metrics.service import ChatMetrics
 from services.common import token_store as tokens
 from services.common.consumer import Consumed, Domain, E, R, apply_new
-from services.common.db import create_engine, migrate
+from services.common.db import create_engine
 from services.common.events import Envelope
 from services.common.months import Month
 from services.common.registry import Registry, load_registry
 from services.common.settings import Settings
 from services.common.tokens import new_token
 from services.contact_metrics.service import ContactMetrics
-from services.devstack.postgres import EmbeddedPostgres
 from services.feedback_ingest.service import FeedbackIngest
 from services.gateway.app import create_app
 from services.gateway.context import GatewayContext
@@ -133,14 +131,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--html", type=Path, help="also save the HTML page here")
     parser.add_argument("--no-write", action="store_true", help="leave bench/RESULTS.md alone")
     args = parser.parse_args(argv)
-    with tempfile.TemporaryDirectory(prefix="kanava-bench-report-") as workdir:
-        server = EmbeddedPostgres(Path(workdir))
-        url = server.start()
-        try:
-            migrate(url)
-            return asyncio.run(run(args, url))
-        finally:
-            server.stop()
+    with embedded_database("kanava-bench-report-") as url:
+        return asyncio.run(run(args, url))
 
 
 async def run(args: argparse.Namespace, url: str) -> int:

@@ -52,8 +52,7 @@ def monday_visits(day: date, clients: int) -> list[Any]:
 
 @pytest.fixture
 def registry(tmp_path: Path) -> Path:
-    path = tmp_path / "registry.yaml"
-    path.write_text(REGISTRY, encoding="utf-8")
+    (path := tmp_path / "registry.yaml").write_text(REGISTRY, encoding="utf-8")
     return path
 
 
