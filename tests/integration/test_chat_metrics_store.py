@@ -187,10 +187,20 @@ async def test_live_state_waiting_active_agents_and_restore(
     now = at(3, "10:05:00")
     expected = {
         "q1": QueueNow(
-            waiting=2, oldest_wait_seconds=300.0, active=0, agents_available=1, capacity_slots=3
+            waiting=2,
+            oldest_wait_seconds=300.0,
+            active=0,
+            agents_available=1,
+            capacity_slots=3,
+            professionals_on_duty=1,  # a1; a2 went away
         ),
         "q2": QueueNow(
-            waiting=0, oldest_wait_seconds=0.0, active=1, agents_available=1, capacity_slots=3
+            waiting=0,
+            oldest_wait_seconds=0.0,
+            active=1,
+            agents_available=1,
+            capacity_slots=3,
+            professionals_on_duty=1,
         ),
         "day-queue": QueueNow(),
     }
