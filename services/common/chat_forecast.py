@@ -119,7 +119,8 @@ async def load_histories(
         "queues": list(queues),
         "since": datetime.combine(first - timedelta(weeks=WEEKS), time(), tz),
         "until": datetime.combine(until, time(), tz),
-        "recent": datetime.combine(until - timedelta(days=RECENT_DAYS), time(), tz),
+        "recent_day": until - timedelta(days=RECENT_DAYS),
+        "until_day": until,
         "tz": tz.key,
     }
     offered: dict[str, dict[tuple[date, int], int]] = {q: {} for q in queues}
@@ -171,7 +172,8 @@ _RECENT = text(
            coalesce(sum(wait_ms), 0)::bigint AS waited_ms,
            count(*) FILTER (WHERE outcome = 'abandoned' AND abandon_reason = 'client_left') AS left
     FROM chat_visits
-    WHERE ended_at >= :recent AND ended_at < :until AND queue_id = ANY(CAST(:queues AS text[]))
+    WHERE ended_day >= :recent_day AND ended_day < :until_day
+      AND queue_id = ANY(CAST(:queues AS text[]))
     GROUP BY queue_id
     """
 )
