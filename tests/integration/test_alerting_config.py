@@ -25,7 +25,7 @@ def run(*argv: str) -> str:
 
 
 def test_rules_and_config_are_valid() -> None:
-    assert "SUCCESS: 10 rules found" in run("promtool", "check", "rules", "rules/alerts.yml")
+    assert "SUCCESS: 11 rules found" in run("promtool", "check", "rules", "rules/alerts.yml")
     assert "SUCCESS: 11 rules found" in run("promtool", "check", "rules", "rules/recording.yml")
     assert "SUCCESS" in run("promtool", "check", "config", "prometheus.yml")
 
@@ -36,7 +36,7 @@ def test_every_alert_has_a_firing_unit_test() -> None:
     tests = (PROMETHEUS / "tests" / "alerts_test.yml").read_text(encoding="utf-8")
     rules = (PROMETHEUS / "rules" / "alerts.yml").read_text(encoding="utf-8")
     alerts = [line.split(":", 1)[1].strip() for line in rules.splitlines() if "- alert:" in line]
-    assert len(alerts) == 10
+    assert len(alerts) == 11
     for alert in alerts:
         assert f"alertname: {alert}\n        exp_alerts:\n          - exp_labels" in tests, alert
 
@@ -50,6 +50,14 @@ def test_every_alert_has_a_firing_unit_test() -> None:
         ),
         (["alertname=KanavaChatWaitOverLimit", "service_area=kuntoutus"], "kuntoutus-email"),
         (["alertname=KanavaChatWaitOverLimit", "service_area=korva"], "operations-email"),
+        (
+            [
+                "alertname=KanavaChatUnderstaffedNextHour",
+                "severity=warning",
+                "service_area=kuntoutus",
+            ],
+            "kuntoutus-email",
+        ),
         (
             ["alertname=KanavaNpsDrop", "service_area=vastaanotto"],
             "customer-experience-email,vastaanotto-email",
