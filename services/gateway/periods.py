@@ -90,13 +90,20 @@ def selection(
     return Selection(first, last, asked.granularity, *filters)
 
 
+def checked_day(day: date) -> date:
+    """A day the API accepts, else 422 `invalid_range`."""
+    if not EARLIEST_DAY <= day <= LATEST_DAY:
+        raise ApiError(
+            422, "invalid_range", f"days are from {EARLIEST_DAY} to {LATEST_DAY}, not {day}"
+        )
+    return day
+
+
 def _days(first: date | None, last: date | None, today: date) -> tuple[date, date]:
     """The range asked, the last 30 days by default, checked."""
     for day in (first, last):
-        if day is not None and not EARLIEST_DAY <= day <= LATEST_DAY:
-            raise ApiError(
-                422, "invalid_range", f"days are from {EARLIEST_DAY} to {LATEST_DAY}, not {day}"
-            )
+        if day is not None:
+            checked_day(day)
     last = last or (today if first is None else min(today, first + timedelta(DEFAULT_DAYS - 1)))
     first = first or last - timedelta(days=DEFAULT_DAYS - 1)
     if first > last:

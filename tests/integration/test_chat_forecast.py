@@ -123,11 +123,14 @@ async def test_the_forecast_shows_only_the_queues_a_token_may_read(
     async with gateway(engine, registry) as client:
         none = await client.get("/v1/chat/forecast", headers=other)
         bad = await client.get("/v1/chat/forecast?day=10.11.2025", headers=other)
+        far = await client.get("/v1/chat/forecast?day=9999-12-31", headers=other)
         anonymous = await client.get("/v1/chat/forecast")
     assert none.status_code == 200
     assert none.json()["queues"] == []
     assert bad.status_code == 422
     assert "day" in str(bad.json())
+    assert far.status_code == 422
+    assert far.json()["error"] == "invalid_range"
     assert anonymous.status_code == 401
 
 

@@ -12,7 +12,7 @@ from services.gateway.auth.dependencies import Reader
 from services.gateway.chat import repository, service
 from services.gateway.chat.schemas import ChatForecast, ChatStats, QueuesNow
 from services.gateway.context import Connection, Context
-from services.gateway.periods import Selected, Selection
+from services.gateway.periods import Selected, Selection, checked_day
 from services.gateway.scope import visible_queues
 
 router = APIRouter(prefix="/v1/chat", tags=["chat"])
@@ -42,7 +42,7 @@ async def chat_forecast(
     expected, the professionals advised to meet the service-level target, and the
     professionals on duty now (docs/staffing.md)."""
     today = ctx.today()
-    first = day or today
+    first = checked_day(day) if day else today
     visible = visible_queues(ctx, who, Selection(today, today, "total", None, None, None, None))
     queues = [q for q in ctx.registry.queues if visible is None or q.id in visible]
     histories = await load_histories(conn, [q.id for q in queues], first, today, ctx.tz)
