@@ -1,10 +1,11 @@
-"""Feedback endpoints: NPS per period, redacted comments, the suppression list (docs/api.md)."""
+"""Feedback endpoints: NPS and the national model's statements per period, the answers for
+national reporting, redacted comments, the suppression list (docs/api.md)."""
 
 from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Query
+from fastapi import APIRouter, Path, Query, Response
 
 from services.common.hashing import InvalidPhoneNumber, hash_recipient
 from services.gateway.auth.dependencies import Ingester, Reader
@@ -12,7 +13,13 @@ from services.gateway.body import JsonRoute
 from services.gateway.context import Connection, Context
 from services.gateway.errors import ApiError
 from services.gateway.feedback import repository, service
-from services.gateway.feedback.schemas import Comments, NpsRows, Suppression, SuppressionIn
+from services.gateway.feedback.schemas import (
+    Comments,
+    NpsRows,
+    StatementRows,
+    Suppression,
+    SuppressionIn,
+)
 from services.gateway.periods import Selected
 from services.gateway.scope import visible_units
 
@@ -37,6 +44,39 @@ async def nps(
     least = ctx.settings.min_responses
     return NpsRows(
         rows=[service.nps_row(r, least, by_unit, drops) for r in rows], min_responses=least
+    )
+
+
+@router.get("/statements", response_model=StatementRows)
+async def statements(
+    ctx: Context, who: Reader, sel: Selected, conn: Connection, by: ByUnit = None
+) -> StatementRows:
+    """Answers to the statements of THL's national feedback model per period and statement,
+    by the day the survey was sent: how many answered each value 1-5, and their mean, left out
+    (`suppressed`) below `min_responses` answers (docs/metrics.md)."""
+    units = visible_units(ctx, who, sel)
+    rows = await repository.statement_sums(
+        conn, sel, units, by == "unit" or sel.unit_id is not None
+    )
+    least = ctx.settings.min_responses
+    return StatementRows(rows=[service.statement_row(r, least) for r in rows], min_responses=least)
+
+
+@router.get(
+    "/answers.csv",
+    response_class=Response,
+    responses={200: {"content": {"text/csv": {"schema": {"type": "string"}}}}},
+)
+async def answers(ctx: Context, who: Reader, sel: Selected, conn: Connection) -> Response:
+    """Every NPS score and statement answer of the surveys sent in the range, for the county's
+    national reporting: date, unit, service area, code (`nps` or the statement's) and value.
+    Nothing about the respondent or the survey (docs/api.md)."""
+    rows = await repository.answers(conn, sel, visible_units(ctx, who, sel))
+    filename = f"feedback-answers-{sel.first}-{sel.last}.csv"
+    return Response(
+        service.answers_csv(rows),
+        media_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
     )
 
 

@@ -39,6 +39,44 @@ class Suppressed(NamedTuple):
     reason: str
 
 
+@dataclass(frozen=True, slots=True)
+class StatementCounts(Counts):
+    """Answers to one statement of the national model (1-5): how many gave each value."""
+
+    answered_1: int
+    answered_2: int
+    answered_3: int
+    answered_4: int
+    answered_5: int
+
+
+class StatementSums(NamedTuple):
+    period: str
+    unit_id: str | None
+    statement: str
+    counts: StatementCounts
+
+
+class Answer(NamedTuple):
+    """One answer of the export: no survey, no recipient."""
+
+    day: date
+    unit_id: str
+    service_area: str
+    code: str  # `nps`, or the statement's code
+    value: int
+
+
+# Each statement answered in a survey, one row each, by the day the survey was sent.
+_STATEMENT_ANSWERS = """(
+    SELECT r.sent_day AS day, r.unit_id, r.service_area, e.pair ->> 0 AS statement,
+           (e.pair ->> 1)::int AS value
+    FROM feedback_survey_results r
+    CROSS JOIN LATERAL jsonb_array_elements(r.statements::jsonb) AS e(pair)
+    WHERE r.statements IS NOT NULL
+) AS answers"""
+
+
 async def nps_sums(
     conn: AsyncConnection, sel: Selection, units: list[str] | None, by_unit: bool
 ) -> list[Sums[SurveyCounts]]:
@@ -122,3 +160,38 @@ async def suppress(conn: AsyncConnection, recipient: str, reason: str) -> Suppre
     )
     row = rows.one()
     return Suppressed(row.since, row.reason)
+
+
+async def statement_sums(
+    conn: AsyncConnection, sel: Selection, units: list[str] | None, by_unit: bool
+) -> list[StatementSums]:
+    """Per period (and unit) and statement: how many answered each value."""
+    select = sums(**{f"answered_{v}": f"(value = {v})::int" for v in range(1, 6)})
+    rows = await per_period(
+        conn,
+        sel,
+        _STATEMENT_ANSWERS,
+        select,
+        "unit_id" if by_unit else None,
+        unit_filter(units),
+        {"units": units},
+        then_by="statement",
+    )
+    return [StatementSums(r.period, r.key, r.statement, StatementCounts.of(r)) for r in rows]
+
+
+async def answers(conn: AsyncConnection, sel: Selection, units: list[str] | None) -> list[Answer]:
+    """Every NPS score and statement answer of the surveys sent in the range."""
+    rows = await conn.execute(
+        text(
+            "SELECT sent_day AS day, unit_id, service_area, 'nps' AS code, score AS value "
+            "FROM feedback_survey_results WHERE score IS NOT NULL "
+            f"AND sent_day BETWEEN :first AND :last{unit_filter(units)} "
+            "UNION ALL "
+            f"SELECT day, unit_id, service_area, statement, value FROM {_STATEMENT_ANSWERS} "
+            f"WHERE day BETWEEN :first AND :last{unit_filter(units)} "
+            "ORDER BY day, unit_id, service_area, code, value"
+        ),
+        {"first": sel.first, "last": sel.last, "units": units},
+    )
+    return [Answer(*r) for r in rows]

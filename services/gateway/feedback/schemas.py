@@ -76,3 +76,21 @@ class SuppressionIn(BaseModel):
         if (self.phone is None) == (self.recipient is None):
             raise ValueError("give exactly one of phone and recipient")
         return self
+
+
+class StatementRow(BaseModel):
+    """Answers to one statement of the national feedback model (1 = disagree fully ...
+    5 = agree fully) in a period (and unit)."""
+
+    period: str
+    unit_id: str | None = None
+    statement: str
+    n: int = Field(description="answers")
+    answers: dict[str, int] = Field(description="how many answered each value, 1 to 5")
+    mean: float | None = Field(description="mean answer; null below min_responses answers")
+    suppressed: bool
+
+
+class StatementRows(BaseModel):
+    rows: list[StatementRow]
+    min_responses: int

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import csv
+import io
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import date
 
@@ -9,8 +11,20 @@ from services.common import formulas
 from services.common.months import Month
 from services.common.nps import Responses
 from services.common.nps_drop import DayCounts, Evening, evenings
-from services.gateway.feedback.repository import Comment, Suppressed, SurveyCounts
-from services.gateway.feedback.schemas import CommentOut, NpsFigures, NpsRow, Suppression
+from services.gateway.feedback.repository import (
+    Answer,
+    Comment,
+    StatementSums,
+    Suppressed,
+    SurveyCounts,
+)
+from services.gateway.feedback.schemas import (
+    CommentOut,
+    NpsFigures,
+    NpsRow,
+    StatementRow,
+    Suppression,
+)
 from services.gateway.periods import Selection
 from services.gateway.sql import Sums
 
@@ -112,3 +126,34 @@ def suppression(recipient: str, found: Suppressed | None) -> Suppression:
     if found is None:
         return Suppression(recipient=recipient, suppressed=False, since=None, reason=None)
     return Suppression(recipient=recipient, suppressed=True, since=found.since, reason=found.reason)
+
+
+def statement_row(row: StatementSums, min_responses: int) -> StatementRow:
+    """A statement's answers; the mean left out (`suppressed`) below `min_responses`, as NPS."""
+    answers = {str(v): getattr(row.counts, f"answered_{v}") for v in range(1, 6)}
+    n = sum(answers.values())
+    shown = n >= min_responses
+    total = sum(int(value) * count for value, count in answers.items())
+    return StatementRow(
+        period=row.period,
+        unit_id=row.unit_id,
+        statement=row.statement,
+        n=n,
+        answers=answers,
+        mean=total / n if shown else None,
+        suppressed=not shown,
+    )
+
+
+ANSWER_COLUMNS = ("date", "unit_id", "service_area", "code", "value")
+
+
+def answers_csv(answers: Iterable[Answer]) -> str:
+    """The export: a header, then a line per answer (RFC 4180, CRLF line ends)."""
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(ANSWER_COLUMNS)
+    writer.writerows(
+        (a.day.isoformat(), a.unit_id, a.service_area, a.code, a.value) for a in answers
+    )
+    return out.getvalue()
