@@ -136,3 +136,37 @@ async def test_the_answers_export_has_every_answer_and_nothing_personal(
     for survey, recipient, *_ in SURVEYS:
         assert survey not in response.text
         assert recipient not in response.text
+
+
+def figures(unit: str | None, name: str, statement: str, answers: list[int]) -> dict[str, object]:
+    """A statement of the monthly report, with min_responses 2."""
+    shown = row("2025-11", unit, statement, answers)
+    return {k: v for k, v in shown.items() if k != "period"} | {"name": name}
+
+
+async def test_the_monthly_report_has_the_statements(engine: AsyncEngine, registry: Path) -> None:
+    reader = await token(engine)
+    async with gateway(engine, registry, settings=Settings(min_responses=2)) as client:
+        report = (await client.get("/v1/reports/monthly/2025-11", headers=reader)).json()
+        csv = await client.get("/v1/reports/monthly/2025-11?format=csv", headers=reader)
+    assert report["statements"] == [
+        figures(None, "County", "t1", [5, 4, 2, 3, 5]),  # mean 19 / 5 = 3.8
+        figures(None, "County", "t2", [4, 1]),
+        figures("u1", "Unit 1", "t1", [5, 4, 2, 5]),
+        figures("u1", "Unit 1", "t2", [4, 1]),
+        figures("u2", "Unit 2", "t1", [3]),  # suppressed
+    ]
+    assert report["statements"][0]["mean"] == pytest.approx(3.8)
+    lines = [line for line in csv.text.splitlines() if line.startswith("statements,")]
+    assert lines[:8] == [
+        "statements,total,,,t1,County,n,5,,,,",
+        "statements,total,,,t1,County,mean,3.8,,,,",
+        "statements,total,,,t1,County,answered_1,0,,,,",
+        "statements,total,,,t1,County,answered_2,1,,,,",
+        "statements,total,,,t1,County,answered_3,1,,,,",
+        "statements,total,,,t1,County,answered_4,1,,,,",
+        "statements,total,,,t1,County,answered_5,2,,,,",
+        "statements,total,,,t1,County,suppressed,false,,,,",
+    ]
+    assert "statements,unit,,u2,t1,Unit 2,mean,,,,," in lines
+    assert len(lines) == 5 * 8

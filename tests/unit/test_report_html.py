@@ -26,6 +26,7 @@ from services.gateway.reports.schemas import (
     ServiceAreaReport,
     ShareComparison,
     ShareFigures,
+    StatementFigures,
     Targets,
     TotalReport,
     TrendPoint,
@@ -148,6 +149,26 @@ def report(name: str = "Vastaanotto") -> MonthlyReport:
             pathways=None,
         ),
         service_areas=[area],
+        statements=[
+            StatementFigures(
+                unit_id=None,
+                name="County",
+                statement="t1",
+                n=12,
+                answers={"1": 0, "2": 1, "3": 2, "4": 3, "5": 6},
+                mean=50 / 12,
+                suppressed=False,
+            ),
+            StatementFigures(
+                unit_id="u1",
+                name="Terveysasema",
+                statement="<b>t2</b>",
+                n=3,
+                answers={"1": 1, "2": 0, "3": 0, "4": 0, "5": 2},
+                mean=None,
+                suppressed=True,
+            ),
+        ],
         trend=[
             TrendPoint(
                 month="2025-10",
@@ -322,6 +343,16 @@ def test_a_report_without_data() -> None:
 )
 def test_number_formats(value: str, shown: str) -> None:
     assert value == shown
+
+
+def test_the_statements_table() -> None:
+    tables = Tables(render_html.render(report()))
+    rows = tables.tables["National feedback model: statements, October 2025"]
+    assert rows == [
+        ("", "Units|Statement|Answers|Mean|1|2|3|4|5"),
+        ("total", "County|t1|12|4.17|0|1|2|3|6"),  # (2 + 6 + 12 + 30) / 12
+        ("", "Terveysasema|<b>t2</b>|3|n < 5|1|0|0|0|2"),  # as text, not markup
+    ]
 
 
 def test_every_template_compiles() -> None:

@@ -76,6 +76,13 @@ def texts(min_responses: int, digital_channels: tuple[str, ...]) -> list[tuple[s
             "interval are not shown (counts still are).",
         ),
         (
+            "National statements",
+            "THL's national feedback model asks, beside the NPS question, statements answered "
+            f"1 (fully disagree) to 5 (fully agree). Per statement: the answers, how many gave "
+            f"each value and their mean, not shown with fewer than {min_responses} answers; by "
+            "the month the survey was sent.",
+        ),
+        (
             "NPS target",
             f"Per unit, from the registry (default {DEFAULT_NPS_TARGET:.0f}); met when the "
             "month's NPS is at least the target. Service areas have no NPS target.",

@@ -1,7 +1,8 @@
 """The monthly report as one flat CSV table (long format): a row per figure.
 
 Columns:
-- section: chat, chatbot, nps, digital_share, pathways (and `report` for the periods row);
+- section: chat, chatbot, nps, digital_share, pathways, statements (and `report` for the
+  periods row);
 - level: whose figure it is: total, service_area, unit, queue or pathway;
 - service_area_id, unit_id: where it belongs (empty: all, or not in the registry);
 - item: the queue or pathway id; in digital_share the channel of a `contacts_in_channel` row;
@@ -11,6 +12,9 @@ Columns:
   one applies.
 A unit's nps section ends with the drop detector's view of the month (docs/nps-drop.md), in
 the month column only: drop_alarm_at_month_end, drop_since, drop_days_on and drop_method.
+The statements section (the national feedback model) is of the month only: per statement
+(item) for all units (level total) and per unit, n, mean, answered_1 .. answered_5 and
+suppressed.
 Ratios are fractions (0.8 = 80 %), times seconds, booleans true/false.
 """
 
@@ -31,6 +35,7 @@ from services.gateway.reports.schemas import (
     PathwayComparison,
     ServiceAreaReport,
     ShareComparison,
+    StatementFigures,
     TotalReport,
     UnitReport,
 )
@@ -85,6 +90,7 @@ PATHWAY = (
     "thumbs_up",
     "thumbs_down",
 )
+STATEMENT = ("n", "mean", *(f"answered_{v}" for v in range(1, 6)), "suppressed")
 Row = tuple[Any, ...]
 
 
@@ -111,6 +117,8 @@ def rows(report: MonthlyReport) -> Iterator[Row]:
     yield from _total(report.total)
     for area in report.service_areas:
         yield from _service_area(area)
+    for figures in report.statements:
+        yield from _statement(figures)
 
 
 def _total(total: TotalReport) -> Iterator[Row]:
@@ -200,6 +208,15 @@ def _share(where: tuple[Any, ...], share: ShareComparison) -> Iterator[Row]:
         values = [f.by_channel.get(channel, 0) if f is not None else None for f in figures]
         row = (level, area, unit, channel, channel, "contacts_in_channel", *values, None, None)
         yield ("digital_share", *row)
+
+
+def _statement(f: StatementFigures) -> Iterator[Row]:
+    answered = {f"answered_{v}": n for v, n in f.answers.items()}
+    values = {"n": f.n, "mean": f.mean, "suppressed": f.suppressed, **answered}
+    level = "total" if f.unit_id is None else "unit"
+    where = (level, None, f.unit_id, f.statement, f.name)
+    for measure in STATEMENT:  # the month only: no previous month, year before or target
+        yield ("statements", *where, measure, values[measure], None, None, None, None)
 
 
 def _pathway(where: tuple[Any, ...], pathway: PathwayComparison) -> Iterator[Row]:

@@ -13,7 +13,7 @@ from services.gateway.chat import repository as chat
 from services.gateway.chat.repository import BotCounts, QueueSums
 from services.gateway.contacts import repository as contacts
 from services.gateway.feedback import repository as feedback
-from services.gateway.feedback.repository import SurveyCounts
+from services.gateway.feedback.repository import StatementSums, SurveyCounts
 from services.gateway.pathways import repository as pathways
 from services.gateway.pathways.repository import PathwayCounts
 from services.gateway.periods import Selection
@@ -27,6 +27,7 @@ class Stored:
     chat: list[QueueSums]  # key: the queue
     bots: dict[str, BotCounts] | None  # by month; county-wide only
     nps: list[Sums[SurveyCounts]]  # key: the unit
+    statements: list[StatementSums]  # by unit
     daily: dict[str, list[DayCounts]]  # the NPS units' responses per day, for the drop detector
     pathways: list[Sums[PathwayCounts]]  # key: the pathway
     active: dict[Key, int]  # enrolments active at the end of the month
@@ -52,6 +53,7 @@ async def read(
             chat=await chat.queue_sums(conn, sel, queues, by_queue=True),
             bots=await chat.bot_sums(conn, sel) if county_wide else None,
             nps=nps,
+            statements=await feedback.statement_sums(conn, sel, units, by_unit=True),
             daily=await feedback.daily_responses(conn, nps_units),
             pathways=await pathways.pathway_sums(conn, sel, units, by_pathway=True),
             active=await pathways.active_at_period_end(conn, sel, units, by_pathway=True),

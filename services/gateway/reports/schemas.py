@@ -141,6 +141,19 @@ class TotalReport(BaseModel):
     pathways: PathwayComparison | None
 
 
+class StatementFigures(BaseModel):
+    """The month's answers to one statement of the national feedback model (docs/metrics.md):
+    for all units of the report (`unit_id` null), or one unit."""
+
+    unit_id: str | None
+    name: str
+    statement: str
+    n: int
+    answers: dict[str, int] = Field(description="how many answered each value, 1 to 5")
+    mean: float | None = Field(description="null when suppressed")
+    suppressed: bool
+
+
 class TrendPoint(BaseModel):
     month: str
     chat_offered: int | None
@@ -193,6 +206,9 @@ class MonthlyReport(BaseModel):
     scope: Scope
     total: TotalReport
     service_areas: list[ServiceAreaReport]
+    statements: list[StatementFigures] = Field(
+        description="the month's national statements: all units first, then each unit"
+    )
     trend: list[TrendPoint] = Field(description="the month and the 12 before it, oldest first")
     targets: Targets
     definitions: Definitions

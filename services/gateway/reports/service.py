@@ -27,6 +27,7 @@ from services.gateway.chat.repository import QueueSums
 from services.gateway.contacts import service as contacts_service
 from services.gateway.context import GatewayContext
 from services.gateway.feedback import service as feedback_service
+from services.gateway.feedback.repository import StatementSums
 from services.gateway.feedback.schemas import NpsFigures
 from services.gateway.pathways import service as pathways_service
 from services.gateway.periods import Selection
@@ -50,6 +51,7 @@ from services.gateway.reports.schemas import (
     ServiceAreaReport,
     ShareComparison,
     ShareFigures,
+    StatementFigures,
     Targets,
     TotalReport,
     TrendPoint,
@@ -118,6 +120,10 @@ def _scope(registry: Registry, units: list[str] | None, asked: Selection) -> Sco
     return Scope(limited=True, units=units, description=f"{why[0].upper()}{why[1:]}: {listed}")
 
 
+def _total_name(scope: Scope) -> str:
+    return "County" if scope.units is None else "All units in this report"
+
+
 def _unit_name(registry: Registry, unit_id: str) -> str:
     unit = registry.unit(unit_id)
     return unit.name if unit else unit_id
@@ -160,6 +166,7 @@ class _Assembly:
         self.bots = stored.bots
         self.chat = {(r.period, r.key): r for r in stored.chat}
         self.nps = {(r.period, r.key): r for r in stored.nps}
+        self.statement_sums = [r for r in stored.statements if r.period == month.label]
         self.daily = stored.daily
         self.last_evening = last_evening  # the month's last day, or today in the current month
         self.pathways = {(r.period, r.key): r for r in stored.pathways}
@@ -314,6 +321,7 @@ class _Assembly:
             scope=scope,
             total=self.total_report(scope),
             service_areas=areas,
+            statements=self.statements(scope),
             trend=[self.trend_point(month) for month in self.trend_months],
             targets=self.targets(areas),
             definitions=self.definitions_used(
@@ -322,9 +330,41 @@ class _Assembly:
             metadata=Metadata(generated_at=datetime.now(UTC), generator=GENERATOR),
         )
 
+    def statements(self, scope: Scope) -> list[StatementFigures]:
+        """The month's statements summed over the report's units, then per unit."""
+        by_statement: dict[str, list[StatementSums]] = {}
+        for row in self.statement_sums:
+            by_statement.setdefault(row.statement, []).append(row)
+        everyone = [
+            StatementSums(self.month.label, None, code, total(r.counts for r in rows))
+            for code, rows in sorted(by_statement.items())
+        ]
+        figures = []
+        for row in everyone + sorted(
+            self.statement_sums, key=lambda r: (r.unit_id or "", r.statement)
+        ):
+            shown = feedback_service.statement_row(row, self.min_responses)
+            name = (
+                _total_name(scope)
+                if row.unit_id is None
+                else _unit_name(self.registry, row.unit_id)
+            )
+            figures.append(
+                StatementFigures(
+                    unit_id=row.unit_id,
+                    name=name,
+                    statement=row.statement,
+                    n=shown.n,
+                    answers=shown.answers,
+                    mean=shown.mean,
+                    suppressed=shown.suppressed,
+                )
+            )
+        return figures
+
     def total_report(self, scope: Scope) -> TotalReport:
         return TotalReport(
-            name="County" if scope.units is None else "All units in this report",
+            name=_total_name(scope),
             chat=self.chat_comparison(self.data_queues),
             chatbot=self.bot_comparison(),
             nps=self.nps_comparison(self.data_units, None),
