@@ -1,0 +1,134 @@
+"""`kanava import FILE --mapping MAP.yaml [--dry-run] [--errors FILE]` (docs/import.md)."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import csv
+import sys
+from collections.abc import Iterator
+from contextlib import AbstractAsyncContextManager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from aiokafka import AIOKafkaProducer
+from aiokafka.errors import KafkaError
+
+from services.common.events import CHAT, ChatEvent
+from services.common.producer import publish, started_producer
+from services.common.settings import get_settings
+from services.importer.chat_log import BadRow, chat_events
+from services.importer.mapping import BadMapping, Mapping, load_mapping
+
+PROG = "kanava import"
+BATCH = 5000  # events sent before waiting for the broker's acknowledgements
+PROGRESS_EVERY = 10_000  # rows between two progress lines
+SOME_ROWS_BAD = 3
+
+
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    parser = subparsers.add_parser(
+        "import", help="send a county's exports from before go-live as events", description=__doc__
+    )
+    parser.add_argument("file", type=Path, metavar="FILE", help="the export (CSV)")
+    parser.add_argument("--mapping", type=Path, required=True, metavar="MAP.yaml")
+    parser.add_argument("--dry-run", action="store_true", help="check every row, send nothing")
+    parser.add_argument(
+        "--errors", type=Path, metavar="FILE", help="bad rows go here (default FILE.errors.csv)"
+    )
+    parser.set_defaults(handler=run)
+
+
+@dataclass
+class Outcome:
+    rows: int = 0
+    events: int = 0
+    bad: list[tuple[int, str, dict[str, str]]] = field(default_factory=list)
+
+
+def run(args: argparse.Namespace) -> int:
+    try:
+        mapping = load_mapping(args.mapping)
+        rows = list(read_rows(args.file, mapping))
+    except (BadMapping, OSError, UnicodeDecodeError, csv.Error) as exc:
+        print(f"{PROG}: {exc}", file=sys.stderr)
+        return 2
+    try:
+        outcome = asyncio.run(send(rows, mapping, dry_run=args.dry_run))
+    except KafkaError as exc:
+        bootstrap = get_settings().bootstrap()
+        print(f"{PROG}: cannot reach the Kafka broker at {bootstrap}: {exc}", file=sys.stderr)
+        return 2
+    errors = args.errors or args.file.with_name(args.file.name + ".errors.csv")
+    if outcome.bad:
+        write_errors(errors, mapping, outcome.bad)
+    print(summary(outcome, args.dry_run, errors))
+    return SOME_ROWS_BAD if outcome.bad else 0
+
+
+def read_rows(path: Path, mapping: Mapping) -> Iterator[tuple[int, dict[str, str]]]:
+    """(the line a row ends on, its columns); the header is line 1. Excel's BOM is skipped."""
+    with path.open(encoding="utf-8-sig", newline="") as file:
+        reader = csv.DictReader(file, delimiter=mapping.delimiter)
+        missing = sorted(set(mapping.columns.values()) - set(reader.fieldnames or ()))
+        if missing:
+            raise BadMapping(f"{path}: no column {', '.join(map(repr, missing))} in the header")
+        for row in reader:
+            yield reader.line_num, row
+
+
+async def send(rows: list[tuple[int, dict[str, str]]], mapping: Mapping, dry_run: bool) -> Outcome:
+    outcome = Outcome()
+    pending: list[ChatEvent] = []
+    async with _producer(dry_run) as producer:
+        for line, row in rows:
+            outcome.rows += 1
+            try:
+                pending += chat_events(mapping, row)
+            except BadRow as exc:
+                outcome.bad.append((line, str(exc), row))
+            if len(pending) >= BATCH or outcome.rows == len(rows):
+                if producer is not None:
+                    await publish(producer, CHAT, pending)
+                outcome.events += len(pending)
+                pending = []
+            if outcome.rows % PROGRESS_EVERY == 0:
+                print(f"{PROG}: {progress(outcome, len(rows))}", file=sys.stderr, flush=True)
+    return outcome
+
+
+def _producer(dry_run: bool) -> AbstractAsyncContextManager[AIOKafkaProducer | None]:
+    if dry_run:
+        return contextlib.nullcontext(None)
+    return started_producer(get_settings().bootstrap())
+
+
+def progress(outcome: Outcome, rows: int) -> str:
+    good = outcome.rows - len(outcome.bad)
+    return f"{_n(outcome.rows)} of {_n(rows)} rows, {_n(good)} good, {_n(len(outcome.bad))} bad"
+
+
+def _n(count: int) -> str:
+    return f"{count:,}".replace(",", "\u202f")
+
+
+def write_errors(path: Path, mapping: Mapping, bad: list[tuple[int, str, dict[str, str]]]) -> None:
+    """A line per bad row: its line, why, and the mapped columns as they were (the columns not
+    mapped are left out: an export may hold more than Kanava needs)."""
+    columns = list(mapping.columns.values())
+    with path.open("w", encoding="utf-8", newline="") as file:
+        writer = csv.writer(file)
+        writer.writerow(["line", "reason", *columns])
+        for line, reason, row in bad:
+            writer.writerow([line, reason, *(row.get(c) or "" for c in columns)])
+
+
+def summary(outcome: Outcome, dry_run: bool, errors: Path) -> str:
+    verb = "would send" if dry_run else "sent"
+    text = f"{PROG}: {progress(outcome, outcome.rows)}; {verb} {_n(outcome.events)} events"
+    if outcome.bad:
+        lines = ", ".join(str(line) for line, _, _ in outcome.bad[:10])
+        more = " …" if len(outcome.bad) > 10 else ""
+        text += f"\nbad rows (line {lines}{more}) are in {errors}, each with the reason"
+    return text
