@@ -50,12 +50,11 @@ class Outcome:
 def run(args: argparse.Namespace) -> int:
     try:
         mapping = load_mapping(args.mapping)
-        rows = list(read_rows(args.file, mapping))
+        total = sum(1 for _ in read_rows(args.file, mapping))  # checks the file before sending
+        outcome = asyncio.run(send(args.file, total, mapping, dry_run=args.dry_run))
     except (BadMapping, OSError, UnicodeDecodeError, csv.Error) as exc:
         print(f"{PROG}: {exc}", file=sys.stderr)
         return 2
-    try:
-        outcome = asyncio.run(send(rows, mapping, dry_run=args.dry_run))
     except KafkaError as exc:
         bootstrap = get_settings().bootstrap()
         print(f"{PROG}: cannot reach the Kafka broker at {bootstrap}: {exc}", file=sys.stderr)
@@ -78,23 +77,24 @@ def read_rows(path: Path, mapping: Mapping) -> Iterator[tuple[int, dict[str, str
             yield reader.line_num, row
 
 
-async def send(rows: list[tuple[int, dict[str, str]]], mapping: Mapping, dry_run: bool) -> Outcome:
+async def send(path: Path, total: int, mapping: Mapping, dry_run: bool) -> Outcome:
+    """Read the file's rows again, one at a time, and send their events in batches."""
     outcome = Outcome()
     pending: list[ChatEvent] = []
     async with _producer(dry_run) as producer:
-        for line, row in rows:
+        for line, row in read_rows(path, mapping):
             outcome.rows += 1
             try:
                 pending += chat_events(mapping, row)
             except BadRow as exc:
                 outcome.bad.append((line, str(exc), row))
-            if len(pending) >= BATCH or outcome.rows == len(rows):
+            if len(pending) >= BATCH or outcome.rows == total:
                 if producer is not None:
                     await publish(producer, CHAT, pending)
                 outcome.events += len(pending)
                 pending = []
             if outcome.rows % PROGRESS_EVERY == 0:
-                print(f"{PROG}: {progress(outcome, len(rows))}", file=sys.stderr, flush=True)
+                print(f"{PROG}: {progress(outcome, total)}", file=sys.stderr, flush=True)
     return outcome
 
 
