@@ -189,12 +189,15 @@ async def test_every_query_of_every_dashboard_answers_with_data(
 
 
 # Prometheus has scraped the live events once these all answer: the targets are up, the live
-# state, today's service level (refreshed every 15 s) and the dead letters are visible.
+# state, today's service level and the staffing forecast (both refreshed every 15 s, the
+# forecast once the history it reads is consumed) and the dead letters are visible.
 READY_WHEN = (
     'count(up{job=~"kanava-.*"} == 1) == 5',
     f'sum(kanava_chat_agents_available{{queue="{REGISTRY.queues[0].id}"}}) >= 1',
     f'sum(kanava_chat_waiting{{queue="{REGISTRY.queues[0].id}"}}) >= 1',
     f'max(kanava_chat_service_level_ratio{{queue="{REGISTRY.queues[0].id}"}}) > 0',
+    f'max(kanava_chat_professionals_advised{{queue="{REGISTRY.queues[0].id}"}}) >= 0',
+    f'max(kanava_chat_forecast_offered{{queue="{REGISTRY.queues[0].id}"}}) >= 0',
     f'max(kanava_digital_contact_share{{unit="{REGISTRY.queues[0].unit}", window="today"}}) > 0',
     'count(sum by (service) (kanava_consumer_events_total{outcome="dead_lettered"}) >= 1) == 4',
     'count(sum by (service) (kanava_consumer_events_total{outcome="duplicate"}) >= 1) == 4',
