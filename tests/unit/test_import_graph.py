@@ -19,6 +19,7 @@ MAY_IMPORT = {
     "gateway": {"common", "gateway"},
     "simulator": {"common", "simulator"},
     "devstack": {"common", "devstack", "simulator"},
+    "importer": {"common", "importer"},
 }
 
 
