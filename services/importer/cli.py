@@ -7,18 +7,20 @@ import asyncio
 import contextlib
 import csv
 import sys
-from collections.abc import Iterator
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
 from pathlib import Path
+from zipfile import BadZipFile
 
 from aiokafka import AIOKafkaProducer
 from aiokafka.errors import KafkaError
+from openpyxl.utils.exceptions import InvalidFileException
 
 from services.common.events import CHAT, ChatEvent
 from services.common.producer import publish, started_producer
 from services.common.settings import get_settings
 from services.importer.chat_log import BadRow, chat_events
+from services.importer.files import read_rows
 from services.importer.mapping import BadMapping, Mapping, load_mapping
 
 PROG = "kanava import"
@@ -31,7 +33,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     parser = subparsers.add_parser(
         "import", help="send a county's exports from before go-live as events", description=__doc__
     )
-    parser.add_argument("file", type=Path, metavar="FILE", help="the export (CSV)")
+    parser.add_argument("file", type=Path, metavar="FILE", help="the export: CSV or .xlsx")
     parser.add_argument("--mapping", type=Path, required=True, metavar="MAP.yaml")
     parser.add_argument("--dry-run", action="store_true", help="check every row, send nothing")
     parser.add_argument(
@@ -52,7 +54,14 @@ def run(args: argparse.Namespace) -> int:
         mapping = load_mapping(args.mapping)
         total = sum(1 for _ in read_rows(args.file, mapping))  # checks the file before sending
         outcome = asyncio.run(send(args.file, total, mapping, dry_run=args.dry_run))
-    except (BadMapping, OSError, UnicodeDecodeError, csv.Error) as exc:
+    except (
+        BadMapping,
+        OSError,
+        UnicodeDecodeError,
+        csv.Error,
+        BadZipFile,
+        InvalidFileException,
+    ) as exc:
         print(f"{PROG}: {exc}", file=sys.stderr)
         return 2
     except KafkaError as exc:
@@ -64,17 +73,6 @@ def run(args: argparse.Namespace) -> int:
         write_errors(errors, mapping, outcome.bad)
     print(summary(outcome, args.dry_run, errors))
     return SOME_ROWS_BAD if outcome.bad else 0
-
-
-def read_rows(path: Path, mapping: Mapping) -> Iterator[tuple[int, dict[str, str]]]:
-    """(the line a row ends on, its columns); the header is line 1. Excel's BOM is skipped."""
-    with path.open(encoding="utf-8-sig", newline="") as file:
-        reader = csv.DictReader(file, delimiter=mapping.delimiter)
-        missing = sorted(set(mapping.columns.values()) - set(reader.fieldnames or ()))
-        if missing:
-            raise BadMapping(f"{path}: no column {', '.join(map(repr, missing))} in the header")
-        for row in reader:
-            yield reader.line_num, row
 
 
 async def send(path: Path, total: int, mapping: Mapping, dry_run: bool) -> Outcome:

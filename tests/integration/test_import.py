@@ -6,11 +6,12 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator, Iterator
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
+from openpyxl import Workbook
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from services.chat_metrics.exports import ChatExports
@@ -20,6 +21,9 @@ from services.cli import main
 from services.common.events import CHAT, ChatEvent
 from services.common.registry import load_registry
 from services.common.settings import get_settings
+from services.importer.chat_log import BadRow, chat_events
+from services.importer.files import read_rows
+from services.importer.mapping import Mapping, load_mapping
 from tests.integration.test_chat_metrics_store import REGISTRY, WAIT, daily
 from tests.integration.test_simulator_produce import TopicReader, open_reader
 from tests.support.apply import apply_batch
@@ -144,3 +148,48 @@ def registry_domain(tmp_path: Path) -> ChatMetrics:
     return ChatMetrics(
         QueueRules(load_registry(path), ZoneInfo("Europe/Helsinki")), ChatExports(WAIT)
     )
+
+
+def imported(path: Path, mapping: Mapping) -> list[tuple[int, object]]:
+    """Each row's line and events (id, type, time), or why it is bad."""
+    rows: list[tuple[int, object]] = []
+    for line, row in read_rows(path, mapping):
+        try:
+            rows.append((line, [(e.id, e.type, e.time) for e in chat_events(mapping, row)]))
+        except BadRow as bad:
+            rows.append((line, str(bad)))
+    return rows
+
+
+def excel_export(path: Path) -> None:
+    """The rows of EXPORT as an Excel user would have them: date cells, a number for an id."""
+    book = Workbook()
+    sheet = book.active
+    assert sheet is not None
+    for line in EXPORT.lstrip("\ufeff").splitlines():
+        cells: list[object] = []
+        for text in line.split(";"):
+            try:
+                cells.append(datetime.strptime(text, "%d.%m.%Y %H.%M.%S"))
+            except ValueError:
+                cells.append(text)
+        sheet.append(cells)
+    sheet.append([None] * 7)  # an empty row at the end, as spreadsheets have
+    book.save(path)
+
+
+async def test_an_excel_export_reads_as_its_csv(
+    files: tuple[Path, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    export, mapping = files
+    workbook = tmp_path / "chats.xlsx"
+    excel_export(workbook)
+    chosen = load_mapping(mapping)
+    assert imported(workbook, chosen) == imported(export, chosen)
+    assert await run(str(workbook), "--mapping", str(mapping), "--dry-run") == 3
+    assert capsys.readouterr().out.startswith(
+        "kanava import: 5 of 5 rows, 4 good, 1 bad; would send 11 events\n"
+    )
+    (tmp_path / "broken.xlsx").write_bytes(b"not a workbook")
+    assert await run(str(tmp_path / "broken.xlsx"), "--mapping", str(mapping)) == 2
+    assert capsys.readouterr().err.startswith("kanava import: ")
