@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import uuid
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -62,7 +63,7 @@ def chat_events(mapping: Mapping, row: dict[str, str]) -> list[ChatEvent]:
     return [_event(mapping, contact, kind, when, data) for kind, when, data in steps]
 
 
-def _reader(mapping: Mapping, row: dict[str, str]) -> Any:
+def _reader(mapping: Mapping, row: dict[str, str]) -> Callable[[str], str]:
     def field(name: str) -> str:
         column = mapping.columns.get(name)
         return (row.get(column) or "").strip() if column else ""

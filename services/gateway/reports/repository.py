@@ -3,7 +3,7 @@ unit and pathway and by month, over the month and the twelve before it."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -27,7 +27,7 @@ class Stored:
     chat: list[QueueSums]  # key: the queue
     bots: dict[str, BotCounts] | None  # by month; county-wide only
     nps: list[Sums[SurveyCounts]]  # key: the unit
-    statements: list[StatementSums]  # by unit
+    statements: list[StatementSums]  # of the month, by unit
     daily: dict[str, list[DayCounts]]  # the NPS units' responses per day, for the drop detector
     pathways: list[Sums[PathwayCounts]]  # key: the pathway
     active: dict[Key, int]  # enrolments active at the end of the month
@@ -53,9 +53,14 @@ async def read(
             chat=await chat.queue_sums(conn, sel, queues, by_queue=True),
             bots=await chat.bot_sums(conn, sel) if county_wide else None,
             nps=nps,
-            statements=await feedback.statement_sums(conn, sel, units, by_unit=True),
+            statements=await feedback.statement_sums(conn, _last_month(sel), units, by_unit=True),
             daily=await feedback.daily_responses(conn, nps_units),
             pathways=await pathways.pathway_sums(conn, sel, units, by_pathway=True),
             active=await pathways.active_at_period_end(conn, sel, units, by_pathway=True),
             contacts=await contacts.channel_counts(conn, sel, units, by_unit=True),
         )
+
+
+def _last_month(sel: Selection) -> Selection:
+    """The selection's last month alone: the report shows the statements of its month only."""
+    return replace(sel, first=sel.last.replace(day=1))

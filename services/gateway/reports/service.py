@@ -166,7 +166,7 @@ class _Assembly:
         self.bots = stored.bots
         self.chat = {(r.period, r.key): r for r in stored.chat}
         self.nps = {(r.period, r.key): r for r in stored.nps}
-        self.statement_sums = [r for r in stored.statements if r.period == month.label]
+        self.statement_sums = stored.statements  # of the month
         self.daily = stored.daily
         self.last_evening = last_evening  # the month's last day, or today in the current month
         self.pathways = {(r.period, r.key): r for r in stored.pathways}
@@ -339,28 +339,18 @@ class _Assembly:
             StatementSums(self.month.label, None, code, total(r.counts for r in rows))
             for code, rows in sorted(by_statement.items())
         ]
-        figures = []
-        for row in everyone + sorted(
-            self.statement_sums, key=lambda r: (r.unit_id or "", r.statement)
-        ):
-            shown = feedback_service.statement_row(row, self.min_responses)
-            name = (
-                _total_name(scope)
+        rows = everyone + sorted(self.statement_sums, key=lambda r: (r.unit_id or "", r.statement))
+        return [
+            StatementFigures(
+                **feedback_service.statement_row(row, self.min_responses).model_dump(
+                    exclude={"period"}
+                ),
+                name=_total_name(scope)
                 if row.unit_id is None
-                else _unit_name(self.registry, row.unit_id)
+                else _unit_name(self.registry, row.unit_id),
             )
-            figures.append(
-                StatementFigures(
-                    unit_id=row.unit_id,
-                    name=name,
-                    statement=row.statement,
-                    n=shown.n,
-                    answers=shown.answers,
-                    mean=shown.mean,
-                    suppressed=shown.suppressed,
-                )
-            )
-        return figures
+            for row in rows
+        ]
 
     def total_report(self, scope: Scope) -> TotalReport:
         return TotalReport(
