@@ -21,6 +21,8 @@ from pydantic import (
     field_validator,
 )
 
+from services.common.i18n import Language
+
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 _DURATION = re.compile(r"^\s*(\d+)\s*([smhd])\s*$")
 _UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
@@ -104,21 +106,25 @@ def _opening_hours(value: object) -> object:
     raise ValueError("opening_hours: a map like {mon-fri: '07:00-20:00'} or '24/7'")
 
 
-class ServiceArea(_Entry):
+class _Named(_Entry):
     id: str
     name: str
+    names: dict[Language, str] = {}  # the name in other languages, where the county has one
+
+    def name_in(self, language: Language) -> str:
+        return self.names.get(language, self.name)
 
 
-class Unit(_Entry):
-    id: str
-    name: str
+class ServiceArea(_Named):
+    pass
+
+
+class Unit(_Named):
     service_area: str
     nps_target: float = 75.0
 
 
-class Queue(_Entry):
-    id: str
-    name: str
+class Queue(_Named):
     unit: str
     opening_hours: Annotated[OpeningHours | None, BeforeValidator(_opening_hours)] = None
     service_level_seconds: int = Field(default=60, ge=1)
@@ -129,9 +135,7 @@ class Queue(_Entry):
         return self.opening_hours is None or self.opening_hours.is_open(local)
 
 
-class Pathway(_Entry):
-    id: str
-    name: str
+class Pathway(_Named):
     kind: Literal["professional", "self_care", "hybrid"]
     platform: str
     service_area: str

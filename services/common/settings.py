@@ -11,6 +11,7 @@ from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from services.common.events import Channel
+from services.common.i18n import Language
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 DEV_PHONE_HASH_KEY = "kanava-dev-only-phone-hash-key"
@@ -34,6 +35,10 @@ class Settings(BaseSettings):
     phone_hash_key: SecretStr = SecretStr(DEV_PHONE_HASH_KEY)
     sms_webhook_secret: SecretStr | None = None
     timezone: str = "Europe/Helsinki"
+    language: Language = Field(
+        default="fi",
+        description="reports, the wallboard and error texts when the reader asks for no language",
+    )
     registry_file: Path = PROJECT_ROOT / "infra" / "registry" / "demo.yaml"
 
     gateway_port: int = 8000

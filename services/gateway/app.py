@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 from fastapi.responses import JSONResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, generate_latest
 from sqlalchemy import text
@@ -16,6 +16,7 @@ from services.gateway.contacts.endpoints import router as contacts_router
 from services.gateway.context import Context, GatewayContext
 from services.gateway.feedback.endpoints import router as feedback_router
 from services.gateway.ingest.endpoints import router as ingest_router
+from services.gateway.language import asked_language
 from services.gateway.pathways.endpoints import router as pathways_router
 from services.gateway.reports.endpoints import router as reports_router
 from services.gateway.wallboard.endpoints import router as wallboard_router
@@ -33,6 +34,7 @@ def create_app(ctx: GatewayContext) -> FastAPI:
         description="Query API, ingest, wallboard and reports of Kanava.",
         lifespan=lifespan,
         responses=errors.ERROR_RESPONSES,
+        dependencies=[Depends(asked_language)],  # `lang` on every operation
     )
     app.state.context = ctx
     errors.install(app)

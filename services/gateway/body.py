@@ -21,6 +21,7 @@ from typing import Any
 from fastapi import Request, Response
 from fastapi.routing import APIRoute
 
+from services.common.i18n import N_
 from services.gateway.errors import ApiError
 
 MAX_DEPTH = 64
@@ -38,12 +39,14 @@ async def read_body(request: Request, limit: int) -> bytes:
     """The request body, refused with 413 as soon as it passes `limit` bytes."""
     declared = request.headers.get("content-length", "")
     if declared.isdigit() and int(declared) > limit:
-        raise ApiError(413, "too_large", f"a request body is at most {limit} bytes")
+        raise ApiError(413, "too_large", N_("a request body is at most {limit} bytes"), limit=limit)
     body = bytearray()
     async for chunk in request.stream():
         body += chunk
         if len(body) > limit:
-            raise ApiError(413, "too_large", f"a request body is at most {limit} bytes")
+            raise ApiError(
+                413, "too_large", N_("a request body is at most {limit} bytes"), limit=limit
+            )
     return bytes(body)
 
 

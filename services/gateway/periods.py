@@ -9,6 +9,7 @@ from typing import Annotated, Literal, NamedTuple
 
 from fastapi import Depends, Query
 
+from services.common.i18n import N_
 from services.gateway.context import Context
 from services.gateway.errors import ApiError
 
@@ -94,7 +95,12 @@ def checked_day(day: date) -> date:
     """A day the API accepts, else 422 `invalid_range`."""
     if not EARLIEST_DAY <= day <= LATEST_DAY:
         raise ApiError(
-            422, "invalid_range", f"days are from {EARLIEST_DAY} to {LATEST_DAY}, not {day}"
+            422,
+            "invalid_range",
+            N_("days are from {first} to {last}, not {day}"),
+            first=EARLIEST_DAY,
+            last=LATEST_DAY,
+            day=day,
         )
     return day
 
@@ -107,9 +113,11 @@ def _days(first: date | None, last: date | None, today: date) -> tuple[date, dat
     last = last or (today if first is None else min(today, first + timedelta(DEFAULT_DAYS - 1)))
     first = first or last - timedelta(days=DEFAULT_DAYS - 1)
     if first > last:
-        raise ApiError(422, "invalid_range", f"from ({first}) is after to ({last})")
+        raise ApiError(
+            422, "invalid_range", N_("from ({first}) is after to ({last})"), first=first, last=last
+        )
     if (last - first).days >= MAX_DAYS:
-        raise ApiError(422, "invalid_range", f"a range is at most {MAX_DAYS} days")
+        raise ApiError(422, "invalid_range", N_("a range is at most {days} days"), days=MAX_DAYS)
     return first, last
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from services.common.i18n import N_
 from services.common.tokens import Principal
 from services.gateway.context import GatewayContext
 from services.gateway.errors import ApiError
@@ -27,5 +28,7 @@ def visible_queues(ctx: GatewayContext, who: Principal, sel: Selection) -> list[
     if sel.queue_id is None:
         return queues
     if units is not None and sel.queue_id not in queues:
-        raise ApiError(404, "unknown_queue", f"no queue {sel.queue_id!r} you may read")
+        raise ApiError(
+            404, "unknown_queue", N_("no queue {queue} you may read"), queue=sel.queue_id
+        )
     return [sel.queue_id]

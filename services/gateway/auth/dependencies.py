@@ -9,6 +9,7 @@ from fastapi import Depends
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from services.common import token_store
+from services.common.i18n import N_
 from services.common.token_store import StoredToken
 from services.common.tokens import Principal, Scope, matches, parse
 from services.gateway.context import Context, GatewayContext
@@ -28,7 +29,7 @@ def requires(scope: Scope) -> Callable[..., Awaitable[Principal]]:
     async def principal(ctx: Context, credentials: Credentials) -> Principal:
         stored = await _stored_token(ctx, credentials)
         if scope not in stored.scopes and "admin" not in stored.scopes:
-            raise ApiError(403, "forbidden", f"this token lacks the scope {scope!r}")
+            raise ApiError(403, "forbidden", N_("this token lacks the scope {scope}"), scope=scope)
         areas = frozenset(stored.service_areas)
         units = frozenset(stored.units) | {
             u.id for u in ctx.registry.units if u.service_area in areas
@@ -44,12 +45,12 @@ async def _stored_token(
     """The live token the request carries, else 401."""
     parsed = parse(credentials.credentials) if credentials else None
     if parsed is None:
-        raise ApiError(401, "unauthorized", "send Authorization: Bearer <token>", _CHALLENGE)
+        raise ApiError(401, "unauthorized", N_("send Authorization: Bearer <token>"), _CHALLENGE)
     token_id, secret = parsed
     async with ctx.engine.connect() as conn:
         stored = await token_store.find(conn, token_id)
     if stored is None or stored.revoked_at is not None or not matches(secret, stored.secret_sha256):
-        raise ApiError(401, "unauthorized", "unknown or revoked token", _CHALLENGE)
+        raise ApiError(401, "unauthorized", N_("unknown or revoked token"), _CHALLENGE)
     return stored
 
 

@@ -28,6 +28,7 @@ from services.common.events import (
     Stream,
 )
 from services.common.hashing import InvalidPhoneNumber, hash_recipient
+from services.common.i18n import N_
 from services.common.producer import publish
 from services.common.redaction import redact
 from services.gateway.auth.dependencies import Ingester
@@ -108,11 +109,11 @@ async def inbound_sms(
     KANAVA_SMS_WEBHOOK_SECRET: `X-Kanava-Signature: sha256=<hex>`."""
     secret = ctx.settings.sms_webhook_secret
     if secret is None or not secret.get_secret_value():  # empty: anyone could sign
-        raise ApiError(503, "not_configured", "KANAVA_SMS_WEBHOOK_SECRET is not set")
+        raise ApiError(503, "not_configured", N_("KANAVA_SMS_WEBHOOK_SECRET is not set"))
     body = await read_body(request, SMALL_BODY_BYTES)
     expected = hmac.new(secret.get_secret_value().encode(), body, hashlib.sha256).hexdigest()
     if not hmac.compare_digest(signature or "", f"sha256={expected}"):
-        raise ApiError(401, "bad_signature", "X-Kanava-Signature does not match the body")
+        raise ApiError(401, "bad_signature", N_("X-Kanava-Signature does not match the body"))
     try:
         sms = InboundSms.model_validate(decode(body))
         recipient = hash_recipient(sms.from_, ctx.settings.phone_hash_key.get_secret_value())
@@ -158,9 +159,9 @@ def _parsed(ctx: GatewayContext, stream: Stream[Envelope], item: Any) -> Any:
 def _items(parsed: Any) -> list[Any]:
     items = parsed if isinstance(parsed, list) else [parsed]
     if not items:
-        raise ApiError(422, "invalid_events", "no events")
+        raise ApiError(422, "invalid_events", N_("no events"))
     if len(items) > MAX_EVENTS:
-        raise ApiError(413, "too_large", f"at most {MAX_EVENTS} events a request")
+        raise ApiError(413, "too_large", N_("at most {n} events a request"), n=MAX_EVENTS)
     return items
 
 
@@ -184,10 +185,10 @@ def _fitted(text: str, most: int) -> str:
 
 async def _publish(ctx: GatewayContext, stream: Stream[Envelope], events: list[Any]) -> None:
     if ctx.producer is None:
-        raise ApiError(503, "unavailable", "no Kafka producer is configured")
+        raise ApiError(503, "unavailable", N_("no Kafka producer is configured"))
     try:
         await publish(ctx.producer, stream, events)
     except KafkaError as exc:
         raise ApiError(
-            503, "unavailable", f"Kafka did not acknowledge: {type(exc).__name__}"
+            503, "unavailable", N_("Kafka did not acknowledge: {error}"), error=type(exc).__name__
         ) from None

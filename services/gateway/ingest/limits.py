@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, field
 
+from services.common.i18n import N_
 from services.gateway.errors import ApiError
 
 MAX_BODY_BYTES = 5 << 20
@@ -28,7 +29,8 @@ class RateLimit:
             raise ApiError(
                 429,
                 "rate_limited",
-                f"slow down: retry in {wait:.1f} s",
+                N_("slow down: retry in {seconds:.1f} s"),
                 {"Retry-After": str(max(1, round(wait)))},
+                seconds=wait,
             )
         self._buckets[caller] = (tokens - 1, now)

@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 from services.common.db import create_engine
+from services.common.i18n import LANGUAGES
 from services.common.months import Month
 from services.common.registry import Registry, load_registry
 from services.common.settings import Settings, get_settings
@@ -42,6 +43,12 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     )
     parser.add_argument("--unit", dest="unit_id", help="only this unit")
     parser.add_argument("--service-area", help="only this service area")
+    parser.add_argument(
+        "--lang",
+        choices=LANGUAGES,
+        default=None,
+        help="the language of its texts (default KANAVA_LANGUAGE, fi)",
+    )
     parser.set_defaults(database_handler=write_report)
 
 
@@ -83,6 +90,9 @@ async def _build(
     engine = create_engine(url, pool_size=1)
     try:
         ctx = GatewayContext(settings, registry, engine, None)
-        return await build_report(ctx, EVERYONE, args.month, args.unit_id, args.service_area)
+        language = args.lang or settings.language
+        return await build_report(
+            ctx, EVERYONE, args.month, args.unit_id, args.service_area, language=language
+        )
     finally:
         await engine.dispose()

@@ -15,6 +15,7 @@ Targets:
 from __future__ import annotations
 
 from services.common.chat_forecast import SERVICE_LEVEL_TARGET
+from services.common.i18n import N_, Translator
 from services.common.registry import Registry
 
 FORMULA_VERSION = "kanava-report-1 (metric definitions of docs/metrics.md, 2025)"
@@ -22,6 +23,18 @@ CHAT_SERVICE_LEVEL_TARGET = SERVICE_LEVEL_TARGET  # the staffing advice aims at 
 DIGITAL_SHARE_TARGET = 0.35
 DEFAULT_NPS_TARGET = 75.0
 MINUS, TIMES, EN_DASH = "\u2212", "\u00d7", "\u2013"
+NOT_REGISTERED = N_("Not in the registry")
+CHANNEL_NAMES = {
+    "in_person": N_("in person"),
+    "home_visit": N_("home visit"),
+    "phone": N_("phone"),
+    "video": N_("video"),
+    "chat": N_("chat"),
+    "message": N_("message"),
+    "e_service": N_("e-service"),
+    "pathway": N_("pathway"),
+    "other": N_("other"),
+}
 
 
 def nps_target(registry: Registry, unit_id: str | None) -> float | None:
@@ -30,86 +43,128 @@ def nps_target(registry: Registry, unit_id: str | None) -> float | None:
     return unit.nps_target if unit else None
 
 
-def texts(min_responses: int, digital_channels: tuple[str, ...]) -> list[tuple[str, str]]:
+def texts(
+    min_responses: int, digital_channels: tuple[str, ...], t: Translator
+) -> list[tuple[str, str]]:
     """(term, definition) pairs printed in every format of the report."""
-    digital = ", ".join(digital_channels) or "none"
+    digital = ", ".join(t(CHANNEL_NAMES.get(c, c)) for c in digital_channels) or t("none")
+    signs = {"minus": MINUS, "times": TIMES, "dash": EN_DASH}
     return [
         (
-            "Periods",
-            "Calendar months in local time (Europe/Helsinki). A chat wait belongs to the "
-            "month in which the client left the queue, an entry to the month it entered; a "
-            "survey to the month it was sent; a contact and a pathway event to their own "
-            "local day.",
+            t("Periods"),
+            t(
+                "Calendar months in local time (Europe/Helsinki). A chat wait belongs to the "
+                "month in which the client left the queue, an entry to the month it entered; a "
+                "survey to the month it was sent; a contact and a pathway event to their own "
+                "local day."
+            ),
         ),
-        ("Offered", "Entries into a queue (chat.queued and transfers in)."),
+        (t("Offered"), t("Entries into a queue (chat.queued and transfers in).")),
         (
-            "Service level",
-            f"Answered within the queue's service-level seconds ÷ (answered + abandoned {MINUS} "
-            "abandoned within the short-abandon seconds). Transfers out count in neither part.",
-        ),
-        (
-            "Service-level target",
-            f"{CHAT_SERVICE_LEVEL_TARGET * 100:.0f} % of clients answered within the queue's "
-            "service-level seconds (the 80/T convention; no source sets a chat target), for "
-            "every queue, unit and service area.",
-        ),
-        ("ASA", "Average speed of answer: the mean wait of answered visits, in seconds."),
-        (
-            "Abandon rate",
-            f"(Abandoned {MINUS} short abandoned) ÷ "
-            f"(answered + abandoned {MINUS} short abandoned).",
-        ),
-        ("Resolved rate", "Closed as resolved ÷ closed with the resolution known."),
-        (
-            "Chatbot",
-            "Containment = conversations the bot resolved ÷ conversations that started with "
-            "the bot; shown for the whole county only.",
+            t("Service level"),
+            t(
+                "Answered within the queue's service-level seconds ÷ (answered + abandoned "
+                "{minus} abandoned within the short-abandon seconds). Transfers out count in "
+                "neither part.",
+                **signs,
+            ),
         ),
         (
-            "NPS",
-            f"100 {TIMES} (promoters 9{EN_DASH}10 {MINUS} detractors 0{EN_DASH}6) ÷ responses; "
-            f"ci95 = NPS ± 1.96 {TIMES} 100 {TIMES} √((p + d {MINUS} (p {MINUS} d)²) ÷ n). "
-            f"Response rate = responses ÷ (sent {MINUS} delivery failed).",
+            t("Service-level target"),
+            t(
+                "{target} of clients answered within the queue's service-level seconds (the "
+                "80/T convention; no source sets a chat target), for every queue, unit and "
+                "service area.",
+                target=t.whole_percent(CHAT_SERVICE_LEVEL_TARGET),
+            ),
         ),
         (
-            "Suppression",
-            f"With fewer than {min_responses} responses in a group and month, NPS and its "
-            "interval are not shown (counts still are).",
+            t("Average speed of answer (ASA)"),
+            t("The mean wait of answered visits, in seconds."),
         ),
         (
-            "National statements",
-            "THL's national feedback model asks, beside the NPS question, statements answered "
-            f"1 (fully disagree) to 5 (fully agree). Per statement: the answers, how many gave "
-            f"each value and their mean, not shown with fewer than {min_responses} answers; by "
-            "the month the survey was sent.",
+            t("Abandon rate"),
+            t(
+                "(Abandoned {minus} short abandoned) ÷ (answered + abandoned {minus} short "
+                "abandoned).",
+                **signs,
+            ),
+        ),
+        (t("Resolved rate"), t("Closed as resolved ÷ closed with the resolution known.")),
+        (
+            t("Chatbot"),
+            t(
+                "Containment = conversations the bot resolved ÷ conversations that started with "
+                "the bot; shown for the whole county only."
+            ),
         ),
         (
-            "NPS target",
-            f"Per unit, from the registry (default {DEFAULT_NPS_TARGET:.0f}); met when the "
-            "month's NPS is at least the target. Service areas have no NPS target.",
+            t("NPS"),
+            t(
+                "100 {times} (promoters 9{dash}10 {minus} detractors 0{dash}6) ÷ responses; "
+                "ci95 = NPS ± 1.96 {times} 100 {times} √((p + d {minus} (p {minus} d)²) ÷ n). "
+                "Response rate = responses ÷ (sent {minus} delivery failed).",
+                **signs,
+            ),
         ),
         (
-            "NPS drop signal",
-            "Per unit, the detector of docs/nps-drop.md over the unit's daily responses: a "
-            "CUSUM against the unit's own baseline (a test of 7 against 28 days while its "
-            "history is thin). Shown: the alarm at month end, since when, and the evenings of "
-            "the month it was on.",
+            t("Suppression"),
+            t(
+                "With fewer than {min_responses} responses in a group and month, NPS and its "
+                "interval are not shown (counts still are).",
+                min_responses=min_responses,
+            ),
         ),
         (
-            "Digital share",
-            f"Contacts in the digital channels ({digital}) ÷ all contacts. Target "
-            f"{DIGITAL_SHARE_TARGET * 100:.0f} %: the national target for the share of service "
-            "users aged 20+ dealing digitally, applied here to contacts.",
+            t("National statements"),
+            t(
+                "THL's national feedback model asks, beside the NPS question, statements "
+                "answered 1 (fully disagree) to 5 (fully agree). Per statement: the answers, "
+                "how many gave each value and their mean, not shown with fewer than "
+                "{min_responses} answers; by the month the survey was sent.",
+                min_responses=min_responses,
+            ),
         ),
         (
-            "Pathways",
-            "Starts and completions in the month; active = started and not ended at the end "
-            "of the month; completion rate = completions ÷ (completions + discontinued).",
+            t("NPS target"),
+            t(
+                "Per unit, from the registry (default {target}); met when the month's NPS is at "
+                "least the target. Service areas have no NPS target.",
+                target=round(DEFAULT_NPS_TARGET),
+            ),
         ),
         (
-            "Roll-up",
-            "A unit sums its queues (by the queue's unit in the registry), a service area sums "
-            "its units; pathways belong to the service area the registry names. Ids missing "
-            "from the registry are counted under 'Not in the registry'.",
+            t("NPS drop signal"),
+            t(
+                "Per unit, a CUSUM detector over the unit's daily responses against the unit's "
+                "own baseline (a test of 7 against 28 days while its history is thin). Shown: "
+                "the alarm at month end, since when, and the evenings of the month it was on."
+            ),
+        ),
+        (
+            t("Digital share"),
+            t(
+                "Contacts in the digital channels ({channels}) ÷ all contacts. Target "
+                "{target}: the national target for the share of service users aged 20+ "
+                "dealing digitally, applied here to contacts.",
+                channels=digital,
+                target=t.whole_percent(DIGITAL_SHARE_TARGET),
+            ),
+        ),
+        (
+            t("Pathways"),
+            t(
+                "Starts and completions in the month; active = started and not ended at the end "
+                "of the month; completion rate = completions ÷ (completions + discontinued)."
+            ),
+        ),
+        (
+            t("Roll-up"),
+            t(
+                "A unit sums its queues (by the queue's unit in the registry), a service area "
+                "sums its units; pathways belong to the service area the registry names. Ids "
+                "missing from the registry are counted under '{not_registered}'.",
+                not_registered=t(NOT_REGISTERED),
+            ),
         ),
     ]

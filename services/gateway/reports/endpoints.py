@@ -10,10 +10,12 @@ from fastapi import APIRouter, Depends, Path, Query
 from fastapi.responses import Response
 from pydantic import BaseModel
 
+from services.common.i18n import N_
 from services.common.months import MONTH_PATTERN, Month
 from services.gateway.auth.dependencies import Reader
 from services.gateway.context import Context
 from services.gateway.errors import ApiError
+from services.gateway.language import ReaderLanguage
 from services.gateway.periods import ID_PATTERN
 from services.gateway.reports import formats
 from services.gateway.reports.formats import Format
@@ -60,11 +62,15 @@ AskedFor = Annotated[Asked, Depends(_asked)]
     response_model=MonthlyReport,
     responses={200: {"content": _DOCUMENTS, "description": "the report in the asked format"}},
 )
-async def monthly_report(ctx: Context, who: Reader, asked: AskedFor) -> Response:
+async def monthly_report(
+    ctx: Context, who: Reader, asked: AskedFor, language: ReaderLanguage
+) -> Response:
     """The month against the previous month and the same month a year before, per service
     area, unit, queue and pathway: chat, NPS, pathways and digital share, with targets,
     definitions and (HTML, PDF) charts. A limited token's report covers only its units."""
-    report = await build_report(ctx, who, asked.month, asked.unit_id, asked.service_area)
+    report = await build_report(
+        ctx, who, asked.month, asked.unit_id, asked.service_area, language=language
+    )
     return await _document(report, asked.format)
 
 
@@ -92,14 +98,16 @@ class Snapshot(BaseModel):
 
 
 @router.post("/monthly/{month}/grafana-snapshot", response_model=Snapshot)
-async def grafana_snapshot(ctx: Context, who: Reader, month: MonthPath) -> Snapshot:
+async def grafana_snapshot(
+    ctx: Context, who: Reader, month: MonthPath, language: ReaderLanguage
+) -> Snapshot:
     """The month's report as a Grafana snapshot of the "Monthly report" dashboard, its panels
     carrying the figures (KANAVA_GRAFANA_URL, KANAVA_GRAFANA_TOKEN)."""
     url, token = ctx.settings.grafana_url, ctx.settings.grafana_token
     if not url or token is None:
-        detail = "set KANAVA_GRAFANA_URL and KANAVA_GRAFANA_TOKEN (a service-account token)"
+        detail = N_("set KANAVA_GRAFANA_URL and KANAVA_GRAFANA_TOKEN (a service-account token)")
         raise ApiError(503, "grafana_not_configured", detail)
-    report = await build_report(ctx, who, Month.parse(month))
+    report = await build_report(ctx, who, Month.parse(month), language=language)
     expires = ctx.settings.grafana_snapshot_expires_seconds
     try:
         answer = await asyncio.to_thread(

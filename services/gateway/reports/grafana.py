@@ -10,6 +10,7 @@ from typing import Any
 from grafana_client.api import GrafanaApi
 from grafana_client.client import GrafanaException
 
+from services.common.i18n import translator
 from services.common.months import Month
 from services.gateway.reports.schemas import MonthlyReport, NpsComparison
 
@@ -24,17 +25,29 @@ class GrafanaUnavailable(RuntimeError):
 
 def snapshot_dashboard(report: MonthlyReport) -> dict[str, Any]:
     """The dashboard model, each panel carrying its data frames."""
+    t = translator(report.metadata.language)
+    month = t.month(report.month)
     contents = [
         (
-            "Chat service level by month",
+            t("Chat service level by month"),
             "timeseries",
             _trend(report, "chat_service_level"),
             "percentunit",
         ),
-        ("NPS by month (ci95)", "timeseries", _nps_trend(report), "none"),
-        ("Digital share by month", "timeseries", _trend(report, "digital_share"), "percentunit"),
-        (f"NPS by unit, {report.month}", "table", _nps_by_unit(report), "none"),
-        (f"Contacts by channel, {report.month}", "barchart", _channels(report), "none"),
+        (t("NPS by month (ci95)"), "timeseries", _nps_trend(report), "none"),
+        (
+            t("Digital share by month"),
+            "timeseries",
+            _trend(report, "digital_share"),
+            "percentunit",
+        ),
+        (t("NPS by unit, {month}", month=month), "table", _nps_by_unit(report), "none"),
+        (
+            t("Contacts by channel, {month}", month=month),
+            "barchart",
+            _channels(report),
+            "none",
+        ),
     ]
     panels = [_panel(n, *content) for n, content in enumerate(contents, start=1)]
     return {

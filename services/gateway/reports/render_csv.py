@@ -27,6 +27,8 @@ from typing import Any
 
 from pydantic import BaseModel
 
+from services.common.i18n import N_, Translator, translator
+from services.gateway.reports.definitions import CHANNEL_NAMES
 from services.gateway.reports.schemas import (
     ChatComparison,
     MonthlyReport,
@@ -40,19 +42,19 @@ from services.gateway.reports.schemas import (
     UnitReport,
 )
 
-COLUMNS = (
-    "section",
-    "level",
-    "service_area_id",
-    "unit_id",
-    "item",
-    "name",
-    "measure",
-    "month",
-    "previous_month",
-    "year_before",
-    "target",
-    "target_met",
+COLUMNS = (  # the codes; the header row gives them in the report's language
+    N_("section"),
+    N_("level"),
+    N_("service_area_id"),
+    N_("unit_id"),
+    N_("item"),
+    N_("name"),
+    N_("measure"),
+    N_("month"),
+    N_("previous_month"),
+    N_("year_before"),
+    N_("target"),
+    N_("target_met"),
 )
 CHAT = (
     "offered",
@@ -105,46 +107,47 @@ def cell(value: Any) -> str:
 def render(report: MonthlyReport) -> str:
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\r\n")
-    writer.writerow(COLUMNS)
-    for row in rows(report):
+    t = translator(report.metadata.language)
+    writer.writerow([t(column) for column in COLUMNS])
+    for row in rows(report, t):
         writer.writerow([cell(v) for v in row])
     return out.getvalue()
 
 
-def rows(report: MonthlyReport) -> Iterator[Row]:
+def rows(report: MonthlyReport, t: Translator) -> Iterator[Row]:
     periods = (report.month, report.previous_month, report.year_before)
     yield ("report", "total", None, None, None, report.title, "period", *periods, None, None)
-    yield from _total(report.total)
+    yield from _total(report.total, t)
     for area in report.service_areas:
-        yield from _service_area(area)
+        yield from _service_area(area, t)
     for figures in report.statements:
         yield from _statement(figures)
 
 
-def _total(total: TotalReport) -> Iterator[Row]:
+def _total(total: TotalReport, t: Translator) -> Iterator[Row]:
     where: tuple[Any, ...] = ("total", None, None, None, total.name)
     if total.chat:
         yield from _chat(where, total.chat)
     if total.chatbot:
         yield from _measures("chatbot", where, BOT, _three(total.chatbot))
-    yield from _figures(where, None, total.nps, total.digital_share)
+    yield from _figures(where, None, total.nps, total.digital_share, t)
     if total.pathways:
         yield from _pathway(where, total.pathways)
 
 
-def _service_area(area: ServiceAreaReport) -> Iterator[Row]:
+def _service_area(area: ServiceAreaReport, t: Translator) -> Iterator[Row]:
     where = ("service_area", area.service_area_id, None, None, area.name)
-    yield from _figures(where, area.chat, area.nps, area.digital_share)
+    yield from _figures(where, area.chat, area.nps, area.digital_share, t)
     for pathway in area.pathways:
         at = ("pathway", area.service_area_id, None, pathway.pathway_id, pathway.name)
         yield from _pathway(at, pathway)
     for unit in area.units:
-        yield from _unit(area, unit)
+        yield from _unit(area, unit, t)
 
 
-def _unit(area: ServiceAreaReport, unit: UnitReport) -> Iterator[Row]:
+def _unit(area: ServiceAreaReport, unit: UnitReport, t: Translator) -> Iterator[Row]:
     where = ("unit", area.service_area_id, unit.unit_id, None, unit.name)
-    yield from _figures(where, unit.chat, unit.nps, unit.digital_share)
+    yield from _figures(where, unit.chat, unit.nps, unit.digital_share, t)
     for queue in unit.queues:
         at = ("queue", area.service_area_id, unit.unit_id, queue.queue_id, queue.name)
         yield from _chat(at, queue.chat)
@@ -155,13 +158,14 @@ def _figures(
     chat: ChatComparison | None,
     nps: NpsComparison | None,
     share: ShareComparison | None,
+    t: Translator,
 ) -> Iterator[Row]:
     if chat:
         yield from _chat(where, chat)
     if nps:
         yield from _nps(where, nps)
     if share:
-        yield from _share(where, share)
+        yield from _share(where, share, t)
 
 
 def _three(comparison: Any) -> tuple[Any, Any, Any]:
@@ -198,7 +202,7 @@ def _drop(where: tuple[Any, ...], drop: NpsDrop) -> Iterator[Row]:
         yield ("nps", *where, f"drop_{measure}", getattr(drop, measure), None, None, None, None)
 
 
-def _share(where: tuple[Any, ...], share: ShareComparison) -> Iterator[Row]:
+def _share(where: tuple[Any, ...], share: ShareComparison, t: Translator) -> Iterator[Row]:
     goal = {"digital_share": (share.target, share.target_met)}
     figures = _three(share)
     yield from _measures("digital_share", where, SHARE, figures, goal)
@@ -206,7 +210,8 @@ def _share(where: tuple[Any, ...], share: ShareComparison) -> Iterator[Row]:
     level, area, unit = where[0], where[1], where[2]
     for channel in channels:
         values = [f.by_channel.get(channel, 0) if f is not None else None for f in figures]
-        row = (level, area, unit, channel, channel, "contacts_in_channel", *values, None, None)
+        name = t(CHANNEL_NAMES.get(channel, channel))
+        row = (level, area, unit, channel, name, "contacts_in_channel", *values, None, None)
         yield ("digital_share", *row)
 
 

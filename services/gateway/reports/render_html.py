@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from functools import cache, partial
 from pathlib import Path
 from typing import Any, Generic, Literal, Protocol, TypeAlias, TypeVar
 
@@ -15,8 +16,10 @@ import jinja2
 from markupsafe import Markup
 
 from services.common import formulas
+from services.common.i18n import DASH, N_, Language, Translator, translator
 from services.gateway.feedback.schemas import NpsFigures
 from services.gateway.reports import charts
+from services.gateway.reports.definitions import CHANNEL_NAMES
 from services.gateway.reports.schemas import (
     BotComparison,
     ChatComparison,
@@ -33,29 +36,9 @@ from services.gateway.reports.schemas import (
     TotalReport,
     UnitReport,
 )
-from services.gateway.reports.service import month_name
+from services.gateway.templating import environment
 
-DASH = "\u2013"
-CHANNEL_NAMES = {
-    "in_person": "in person",
-    "home_visit": "home visit",
-    "phone": "phone",
-    "video": "video",
-    "chat": "chat",
-    "message": "message",
-    "e_service": "e-service",
-    "pathway": "pathway",
-    "other": "other",
-}
-
-TEMPLATES = jinja2.Environment(
-    loader=jinja2.FileSystemLoader(Path(__file__).resolve().parent / "templates"),
-    autoescape=True,
-    undefined=jinja2.StrictUndefined,
-    trim_blocks=True,
-    lstrip_blocks=True,
-)
-TEMPLATES.filters["month_name"] = month_name
+TEMPLATE_DIR = Path(__file__).resolve().parent / "templates"
 
 F = TypeVar("F")
 F_co = TypeVar("F_co", covariant=True)
@@ -64,38 +47,29 @@ Level: TypeAlias = Literal["area", "unit", "queue", "pathway"]  # a row of a com
 Periods: TypeAlias = tuple[str, str, str]  # the month, the month before, a year before
 
 
+@cache
+def templates(language: Language) -> jinja2.Environment:
+    env = environment(TEMPLATE_DIR, language)
+    env.filters["two_decimals"] = partial(translator(language).decimal, digits=2)
+    return env
+
+
 # --- number formats ---------------------------------------------------------------------------
 
 
-def integer(value: int | None) -> str:
-    return DASH if value is None else f"{value:,}".replace(",", "\u202f")
+def seconds(t: Translator, value: float | None) -> str:
+    return DASH if value is None else t("{seconds} s", seconds=t.decimal(value, 0))
 
 
-def pct(value: float | None) -> str:
-    return DASH if value is None else f"{value * 100:.1f} %"
+def at_least(t: Translator, share: float) -> str:
+    return f"≥ {t.whole_percent(share)}"
 
 
-def seconds(value: float | None) -> str:
-    return DASH if value is None else f"{value:.0f} s"
-
-
-def score(value: float | None) -> str:
-    return DASH if value is None else f"{value:.1f}"
-
-
-def at_least(share: float) -> str:
-    return f"≥ {share * 100:.0f} %"
-
-
-def short_month(label: str) -> str:
-    return month_name(label)[:3] + " " + label[:4]
-
-
-def periods(report: MonthlyReport) -> Periods:
+def periods(t: Translator, report: MonthlyReport) -> Periods:
     return (
-        short_month(report.month),
-        short_month(report.previous_month),
-        short_month(report.year_before),
+        t.short_month(report.month),
+        t.short_month(report.previous_month),
+        t.short_month(report.year_before),
     )
 
 
@@ -109,13 +83,13 @@ class Cell:
 
 
 BLANK = Cell("")
-Figure: TypeAlias = Callable[[F], "str | Cell"]  # the figures of one period -> a cell
+Figure: TypeAlias = Callable[[Translator, F], "str | Cell"]  # the figures of one period -> a cell
 
 
-def cell(figure: Figure[F], figures: F | None) -> Cell:
+def cell(t: Translator, figure: Figure[F], figures: F | None) -> Cell:
     if figures is None:
         return Cell(DASH)
-    value = figure(figures)
+    value = figure(t, figures)
     return value if isinstance(value, Cell) else Cell(value)
 
 
@@ -128,48 +102,50 @@ class Target:
 NO_TARGET = Target("")
 
 
-def chat_target(chat: ChatComparison) -> Target:
-    return Target(at_least(chat.service_level_target), chat.service_level_target_met)
+def chat_target(t: Translator, chat: ChatComparison) -> Target:
+    return Target(at_least(t, chat.service_level_target), chat.service_level_target_met)
 
 
 def nps_target(nps: NpsComparison) -> Target:
     return Target(f"≥ {nps.target:.0f}" if nps.target is not None else "", nps.target_met)
 
 
-def share_target(share: ShareComparison) -> Target:
-    return Target(at_least(share.target), share.target_met)
+def share_target(t: Translator, share: ShareComparison) -> Target:
+    return Target(at_least(t, share.target), share.target_met)
 
 
 @dataclass(frozen=True, slots=True)
 class Column(Generic[F]):
-    header: str
+    header: str  # marked N_(), translated in the template
     figure: Figure[F]
     left: bool = False  # text, left-aligned and small
     month_only: bool = False  # filled on the month's row only
 
 
-def _nps(f: NpsFigures) -> str | Cell:
-    return Cell("suppressed", muted=True) if f.suppressed else score(f.nps)
+def _nps(t: Translator, f: NpsFigures) -> str | Cell:
+    return Cell(t("suppressed"), muted=True) if f.suppressed else t.decimal(f.nps)
 
 
-def _interval(f: NpsFigures) -> str:
+def _interval(t: Translator, f: NpsFigures) -> str:
     if f.ci95_lower is None or f.ci95_upper is None:
         return DASH
-    return f"{f.ci95_lower:.1f} … {f.ci95_upper:.1f}"
+    return f"{t.decimal(f.ci95_lower)} … {t.decimal(f.ci95_upper)}"
 
 
-def _channels(f: ShareFigures) -> str:
+def _channels(t: Translator, f: ShareFigures) -> str:
     parts = sorted(f.by_channel.items(), key=lambda item: (-item[1], item[0]))
     return " · ".join(
-        f"{CHANNEL_NAMES.get(c, c)} {(formulas.ratio(n, f.contacts) or 0) * 100:.0f} %"
+        f"{t(CHANNEL_NAMES.get(c, c))} {t.whole_percent(formulas.ratio(n, f.contacts) or 0)}"
         for c, n in parts
     )
 
 
-def _thumbs(f: PathwayFigures) -> str:
+def _thumbs(t: Translator, f: PathwayFigures) -> str:
     share = formulas.thumbs_up_share(f.thumbs_up, f.thumbs_down)
     given = f.thumbs_up + f.thumbs_down
-    return DASH if share is None else f"{share * 100:.0f} % of {given}"
+    if share is None:
+        return DASH
+    return t("{share} of {given}", share=t.whole_percent(share), given=t.integer(given))
 
 
 @dataclass(frozen=True, slots=True)
@@ -182,48 +158,50 @@ class Layout(Generic[F]):
 
 
 CHAT: Layout[ChatFigures] = Layout(
-    "Chat",
-    "Unit, queue",
+    N_("Chat"),
+    N_("Unit, queue"),
     (
-        Column("Offered", lambda f: integer(f.offered)),
-        Column("Answered", lambda f: integer(f.answered)),
-        Column("Service level", lambda f: pct(f.service_level)),
-        Column("ASA", lambda f: seconds(f.asa_seconds)),
-        Column("Abandon rate", lambda f: pct(f.abandon_rate)),
-        Column("Resolved", lambda f: pct(f.resolved_rate)),
+        Column(N_("Offered"), lambda t, f: t.integer(f.offered)),
+        Column(N_("Answered"), lambda t, f: t.integer(f.answered)),
+        Column(N_("Service level"), lambda t, f: t.percent(f.service_level)),
+        Column(N_("ASA"), lambda t, f: seconds(t, f.asa_seconds)),
+        Column(N_("Abandon rate"), lambda t, f: t.percent(f.abandon_rate)),
+        Column(N_("Resolved"), lambda t, f: t.percent(f.resolved_rate)),
     ),
 )
 NPS: Layout[NpsFigures] = Layout(
-    "Customer feedback (NPS)",
-    "Unit",
+    N_("Customer feedback (NPS)"),
+    N_("Unit"),
     (
-        Column("NPS", _nps),
-        Column("95 % interval", _interval),
-        Column("Responses", lambda f: integer(f.responses)),
-        Column("Sent", lambda f: integer(f.surveys_sent)),
-        Column("Response rate", lambda f: pct(f.response_rate)),
+        Column(N_("NPS"), _nps),
+        Column(N_("95 % interval"), _interval),
+        Column(N_("Responses"), lambda t, f: t.integer(f.responses)),
+        Column(N_("Sent"), lambda t, f: t.integer(f.surveys_sent)),
+        Column(N_("Response rate"), lambda t, f: t.percent(f.response_rate)),
     ),
 )
 SHARE: Layout[ShareFigures] = Layout(
-    "Digital share of contacts",
-    "Unit",
+    N_("Digital share of contacts"),
+    N_("Unit"),
     (
-        Column("Contacts", lambda f: integer(f.contacts)),
-        Column("Digital", lambda f: integer(f.digital_contacts)),
-        Column("Digital share", lambda f: pct(f.digital_share)),
-        Column("Channels in the month (share of contacts)", _channels, left=True, month_only=True),
+        Column(N_("Contacts"), lambda t, f: t.integer(f.contacts)),
+        Column(N_("Digital"), lambda t, f: t.integer(f.digital_contacts)),
+        Column(N_("Digital share"), lambda t, f: t.percent(f.digital_share)),
+        Column(
+            N_("Channels in the month (share of contacts)"), _channels, left=True, month_only=True
+        ),
     ),
 )
 PATHWAYS: Layout[PathwayFigures] = Layout(
-    "Digital care pathways",
-    "Pathway",
+    N_("Digital care pathways"),
+    N_("Pathway"),
     (
-        Column("Starts", lambda f: integer(f.starts)),
-        Column("Completions", lambda f: integer(f.completions)),
-        Column("Discontinued", lambda f: integer(f.discontinued)),
-        Column("Active at end", lambda f: integer(f.active)),
-        Column("Completion rate", lambda f: pct(f.completion_rate)),
-        Column("Thumbs up", _thumbs),
+        Column(N_("Starts"), lambda t, f: t.integer(f.starts)),
+        Column(N_("Completions"), lambda t, f: t.integer(f.completions)),
+        Column(N_("Discontinued"), lambda t, f: t.integer(f.discontinued)),
+        Column(N_("Active at end"), lambda t, f: t.integer(f.active)),
+        Column(N_("Completion rate"), lambda t, f: t.percent(f.completion_rate)),
+        Column(N_("Thumbs up"), _thumbs),
     ),
 )
 
@@ -256,26 +234,28 @@ class Entity(Generic[F]):
 
 
 def chat_entity(
-    name: str, level: Level, chat: ChatComparison, detail: str = ""
+    t: Translator, name: str, level: Level, chat: ChatComparison, detail: str = ""
 ) -> Entity[ChatFigures]:
-    return Entity(name, level, _three(chat), chat_target(chat), detail)
+    return Entity(name, level, _three(chat), chat_target(t, chat), detail)
 
 
-def nps_entity(name: str, level: Level, nps: NpsComparison) -> Entity[NpsFigures]:
-    return Entity(name, level, _three(nps), nps_target(nps), drop_note(nps.drop))
+def nps_entity(t: Translator, name: str, level: Level, nps: NpsComparison) -> Entity[NpsFigures]:
+    return Entity(name, level, _three(nps), nps_target(nps), drop_note(t, nps.drop))
 
 
-def drop_note(drop: NpsDrop | None) -> str:
+def drop_note(t: Translator, drop: NpsDrop | None) -> str:
     """The drop detector's view of the month, under a unit's name; empty without an alarm."""
     if drop is None or not drop.days_on:
         return ""
     if drop.alarm_at_month_end and drop.since is not None:
-        return f"Drop signalled since {drop.since.day}.{drop.since.month}."
-    return f"Drop signalled on {drop.days_on} day{'s' if drop.days_on > 1 else ''}"
+        return t("Drop signalled since {day}.", day=t.day(drop.since))
+    return t.plural("Drop signalled on {n} day", "Drop signalled on {n} days", drop.days_on)
 
 
-def share_entity(name: str, level: Level, share: ShareComparison) -> Entity[ShareFigures]:
-    return Entity(name, level, _three(share), share_target(share))
+def share_entity(
+    t: Translator, name: str, level: Level, share: ShareComparison
+) -> Entity[ShareFigures]:
+    return Entity(name, level, _three(share), share_target(t, share))
 
 
 def pathway_entity(pathway: PathwayComparison) -> Entity[PathwayFigures]:
@@ -306,15 +286,19 @@ class Table:
         return any(group.entity.target.text for group in self.groups)
 
 
-def comparison_table(layout: Layout[F], entities: Sequence[Entity[F]], labels: Periods) -> Table:
-    return Table(layout, [Group(e, _rows(e, layout.columns, labels)) for e in entities])
+def comparison_table(
+    t: Translator, layout: Layout[F], entities: Sequence[Entity[F]], labels: Periods
+) -> Table:
+    return Table(layout, [Group(e, _rows(t, e, layout.columns, labels)) for e in entities])
 
 
-def _rows(entity: Entity[F], columns: Sequence[Column[F]], labels: Periods) -> list[Row]:
+def _rows(
+    t: Translator, entity: Entity[F], columns: Sequence[Column[F]], labels: Periods
+) -> list[Row]:
     return [
         Row(
             label,
-            [(c, BLANK if n and c.month_only else cell(c.figure, figures)) for c in columns],
+            [(c, BLANK if n and c.month_only else cell(t, c.figure, figures)) for c in columns],
         )
         for n, (label, figures) in enumerate(zip(labels, entity.figures, strict=True))
     ]
@@ -329,29 +313,32 @@ def _queue_name(queue: QueueReport) -> str:
     return f"{queue.name} ({queue.service_level_seconds} s)"
 
 
-def _unit_chat(unit: UnitReport, chat: ChatComparison) -> list[Entity[ChatFigures]]:
+def _unit_chat(t: Translator, unit: UnitReport, chat: ChatComparison) -> list[Entity[ChatFigures]]:
     if len(unit.queues) == 1:  # the unit is its queue: one row, named after both
-        return [chat_entity(unit.name, "unit", chat, _queue_name(unit.queues[0]))]
-    queues = [chat_entity(_queue_name(q), "queue", q.chat) for q in unit.queues]
-    return [chat_entity(unit.name, "unit", chat), *queues]
+        return [chat_entity(t, unit.name, "unit", chat, _queue_name(unit.queues[0]))]
+    queues = [chat_entity(t, _queue_name(q), "queue", q.chat) for q in unit.queues]
+    return [chat_entity(t, unit.name, "unit", chat), *queues]
 
 
-def chat_entities(area: ServiceAreaReport) -> list[Entity[ChatFigures]]:
+def chat_entities(t: Translator, area: ServiceAreaReport) -> list[Entity[ChatFigures]]:
     units = [(unit, unit.chat) for unit in area.units if unit.chat]
-    rows = [row for unit, chat in units for row in _unit_chat(unit, chat)]
-    total = chat_entity(f"{area.name}, all queues", "area", area.chat) if area.chat else None
+    rows = [row for unit, chat in units for row in _unit_chat(t, unit, chat)]
+    name = t("{area}, all queues", area=area.name)
+    total = chat_entity(t, name, "area", area.chat) if area.chat else None
     return _area_first(total, len(units), rows)
 
 
 def unit_entities(
+    t: Translator,
     area: ServiceAreaReport,
     of: Callable[[UnitReport | ServiceAreaReport], C | None],
-    entity: Callable[[str, Level, C], Entity[F]],
+    entity: Callable[[Translator, str, Level, C], Entity[F]],
 ) -> list[Entity[F]]:
     """One row per unit with figures of this kind (`of`), the service area's first."""
-    rows = [entity(unit.name, "unit", c) for unit in area.units if (c := of(unit)) is not None]
+    rows = [entity(t, unit.name, "unit", c) for unit in area.units if (c := of(unit)) is not None]
     total = of(area)
-    area_row = entity(f"{area.name}, all units", "area", total) if total is not None else None
+    name = t("{area}, all units", area=area.name)
+    area_row = entity(t, name, "area", total) if total is not None else None
     return _area_first(area_row, len(rows), rows)
 
 
@@ -361,14 +348,14 @@ class Area:
     tables: list[Table]  # only those with rows
 
 
-def area_view(area: ServiceAreaReport, labels: Periods) -> Area:
-    nps = unit_entities(area, lambda x: x.nps, nps_entity)
-    share = unit_entities(area, lambda x: x.digital_share, share_entity)
+def area_view(t: Translator, area: ServiceAreaReport, labels: Periods) -> Area:
+    nps = unit_entities(t, area, lambda x: x.nps, nps_entity)
+    share = unit_entities(t, area, lambda x: x.digital_share, share_entity)
     tables = [
-        comparison_table(CHAT, chat_entities(area), labels),
-        comparison_table(NPS, nps, labels),
-        comparison_table(SHARE, share, labels),
-        comparison_table(PATHWAYS, [pathway_entity(p) for p in area.pathways], labels),
+        comparison_table(t, CHAT, chat_entities(t, area), labels),
+        comparison_table(t, NPS, nps, labels),
+        comparison_table(t, SHARE, share, labels),
+        comparison_table(t, PATHWAYS, [pathway_entity(p) for p in area.pathways], labels),
     ]
     return Area(area.name, [table for table in tables if table.groups])
 
@@ -378,72 +365,82 @@ def area_view(area: ServiceAreaReport, labels: Periods) -> Area:
 
 @dataclass(frozen=True, slots=True)
 class SummaryRow:
-    name: str
+    name: str  # marked N_(), translated in the template
     cells: list[Cell]  # the month, the month before, a year before
     target: Target = NO_TARGET
 
 
-def line(
-    name: str, comparison: Compared[F], figure: Figure[F], target: Target = NO_TARGET
-) -> SummaryRow:
-    return SummaryRow(name, [cell(figure, f) for f in _three(comparison)], target)
+class Summary:
+    """The total's headline figures, in the reader's language."""
 
+    def __init__(self, t: Translator) -> None:
+        self.t = t
 
-def _chat_lines(chat: ChatComparison) -> list[SummaryRow]:
-    return [
-        line("Chats offered", chat, lambda f: integer(f.offered)),
-        line("Chat service level", chat, lambda f: pct(f.service_level), chat_target(chat)),
-        line("Average speed of answer", chat, lambda f: seconds(f.asa_seconds)),
-        line("Chat abandon rate", chat, lambda f: pct(f.abandon_rate)),
-        line("Chats resolved", chat, lambda f: pct(f.resolved_rate)),
-    ]
+    def line(
+        self, name: str, comparison: Compared[F], figure: Figure[F], target: Target = NO_TARGET
+    ) -> SummaryRow:
+        return SummaryRow(name, [cell(self.t, figure, f) for f in _three(comparison)], target)
 
+    def chat(self, chat: ChatComparison) -> list[SummaryRow]:
+        return [
+            self.line(N_("Chats offered"), chat, lambda t, f: t.integer(f.offered)),
+            self.line(
+                N_("Chat service level"),
+                chat,
+                lambda t, f: t.percent(f.service_level),
+                chat_target(self.t, chat),
+            ),
+            self.line(N_("Average speed of answer"), chat, lambda t, f: seconds(t, f.asa_seconds)),
+            self.line(N_("Chat abandon rate"), chat, lambda t, f: t.percent(f.abandon_rate)),
+            self.line(N_("Chats resolved"), chat, lambda t, f: t.percent(f.resolved_rate)),
+        ]
 
-def _chatbot_lines(chatbot: BotComparison) -> list[SummaryRow]:
-    return [
-        line("Chatbot conversations", chatbot, lambda f: integer(f.sessions)),
-        line("Chatbot containment", chatbot, lambda f: pct(f.containment)),
-    ]
+    def chatbot(self, chatbot: BotComparison) -> list[SummaryRow]:
+        return [
+            self.line(N_("Chatbot conversations"), chatbot, lambda t, f: t.integer(f.sessions)),
+            self.line(N_("Chatbot containment"), chatbot, lambda t, f: t.percent(f.containment)),
+        ]
 
+    def nps(self, nps: NpsComparison) -> list[SummaryRow]:
+        return [
+            self.line(N_("NPS"), nps, _nps, Target(self.t("per unit"))),
+            self.line(N_("NPS 95 % interval"), nps, _interval),
+            self.line(N_("Survey responses"), nps, lambda t, f: t.integer(f.responses)),
+            self.line(N_("Response rate"), nps, lambda t, f: t.percent(f.response_rate)),
+        ]
 
-def _nps_lines(nps: NpsComparison) -> list[SummaryRow]:
-    return [
-        line("NPS", nps, _nps, Target("per unit")),
-        line("NPS 95 % interval", nps, _interval),
-        line("Survey responses", nps, lambda f: integer(f.responses)),
-        line("Response rate", nps, lambda f: pct(f.response_rate)),
-    ]
+    def pathways(self, pathways: PathwayComparison) -> list[SummaryRow]:
+        return [
+            self.line(N_("Pathway starts"), pathways, lambda t, f: t.integer(f.starts)),
+            self.line(N_("Pathway completions"), pathways, lambda t, f: t.integer(f.completions)),
+        ]
 
+    def share(self, share: ShareComparison) -> list[SummaryRow]:
+        target = share_target(self.t, share)
+        return [
+            self.line(N_("Contacts"), share, lambda t, f: t.integer(f.contacts)),
+            self.line(
+                N_("Digital share of contacts"),
+                share,
+                lambda t, f: t.percent(f.digital_share),
+                target,
+            ),
+        ]
 
-def _pathway_lines(pathways: PathwayComparison) -> list[SummaryRow]:
-    return [
-        line("Pathway starts", pathways, lambda f: integer(f.starts)),
-        line("Pathway completions", pathways, lambda f: integer(f.completions)),
-    ]
-
-
-def _share_lines(share: ShareComparison) -> list[SummaryRow]:
-    target = share_target(share)
-    return [
-        line("Contacts", share, lambda f: integer(f.contacts)),
-        line("Digital share of contacts", share, lambda f: pct(f.digital_share), target),
-    ]
-
-
-def summary(total: TotalReport) -> list[SummaryRow]:
-    """The total's headline figures; empty when it has none."""
-    rows: list[SummaryRow] = []
-    if total.chat:
-        rows += _chat_lines(total.chat)
-    if total.chatbot:
-        rows += _chatbot_lines(total.chatbot)
-    if total.nps:
-        rows += _nps_lines(total.nps)
-    if total.pathways:
-        rows += _pathway_lines(total.pathways)
-    if total.digital_share:
-        rows += _share_lines(total.digital_share)
-    return rows
+    def rows(self, total: TotalReport) -> list[SummaryRow]:
+        """The total's headline figures; empty when it has none."""
+        rows: list[SummaryRow] = []
+        if total.chat:
+            rows += self.chat(total.chat)
+        if total.chatbot:
+            rows += self.chatbot(total.chatbot)
+        if total.nps:
+            rows += self.nps(total.nps)
+        if total.pathways:
+            rows += self.pathways(total.pathways)
+        if total.digital_share:
+            rows += self.share(total.digital_share)
+        return rows
 
 
 # --- charts -----------------------------------------------------------------------------------
@@ -460,21 +457,25 @@ def chart(svg: str, caption: str) -> Chart:
     return Chart(Markup(svg), caption)
 
 
-def chart_section(report: MonthlyReport) -> list[Chart]:
-    trend = report.trend
-    label = [f"{p.month[5:]}/{p.month[2:4]}" for p in trend]
+def _trend_labels(report: MonthlyReport) -> list[str]:
+    return [f"{p.month[5:]}/{p.month[2:4]}" for p in report.trend]
+
+
+def chart_section(t: Translator, report: MonthlyReport) -> list[Chart]:
+    trend, label = report.trend, _trend_labels(report)
     level = charts.line_chart(
-        "Chat service level by month",
+        t("Chat service level by month"),
         [charts.Point(m, p.chat_service_level) for m, p in zip(label, trend, strict=True)],
-        charts.percent,
+        t.whole_percent,
         low=0.0,
         high=1.0,
         target=report.targets.chat_service_level,
+        target_label=t("target"),
         width=700,
     )
     unit_targets = set(report.targets.nps_by_unit.values())
     nps = charts.line_chart(
-        "NPS by month with its 95 % interval",
+        t("NPS by month with its 95 % interval"),
         [
             charts.Point(m, p.nps, p.nps_ci95_lower, p.nps_ci95_upper)
             for m, p in zip(label, trend, strict=True)
@@ -483,44 +484,46 @@ def chart_section(report: MonthlyReport) -> list[Chart]:
         low=0.0,
         high=100.0,
         target=unit_targets.pop() if len(unit_targets) == 1 else None,
-        target_label="unit target",
+        target_label=t("unit target"),
         width=700,
     )
     share = charts.line_chart(
-        "Digital share of contacts by month",
+        t("Digital share of contacts by month"),
         [charts.Point(m, p.digital_share) for m, p in zip(label, trend, strict=True)],
-        charts.percent,
+        t.whole_percent,
         low=0.0,
         target=report.targets.digital_share,
+        target_label=t("target"),
         width=700,
     )
-    month = short_month(report.month)
+    month = t.short_month(report.month)
     return [
-        chart(level, "The month and the 12 before it; dashed: the service-level target."),
-        chart(nps, "Whiskers: 95 % interval; months with too few responses are left out."),
+        chart(level, t("The month and the 12 before it; dashed: the service-level target.")),
+        chart(nps, t("Whiskers: 95 % interval; months with too few responses are left out.")),
         chart(
-            share, "Contacts in the digital channels ÷ all contacts; dashed: the national target."
+            share,
+            t("Contacts in the digital channels ÷ all contacts; dashed: the national target."),
         ),
         chart(
-            unit_nps_chart(report),
-            f"{month}: each unit's NPS against its own target; units with too few responses "
-            "show their count only.",
+            unit_nps_chart(t, report),
+            t(
+                "{month}: each unit's NPS against its own target; units with too few responses "
+                "show their count only.",
+                month=month,
+            ),
         ),
-        chart(channel_chart(report), f"{month}, all units in this report."),
+        chart(channel_chart(t, report), t("{month}, all units in this report.", month=month)),
     ]
 
 
-def unit_nps_chart(report: MonthlyReport) -> str:
+def unit_nps_chart(t: Translator, report: MonthlyReport) -> str:
     rows = []
     for area in report.service_areas:
         for unit in area.units:
             month = unit.nps.month if unit.nps else None
             if month is None:
                 continue
-            if month.suppressed:
-                note = f"suppressed, n = {month.responses}"
-            else:
-                note = f"{score(month.nps)}, n = {month.responses}"
+            shown = t("suppressed") if month.suppressed else t.decimal(month.nps)
             rows.append(
                 charts.Interval(
                     unit.name,
@@ -528,13 +531,14 @@ def unit_nps_chart(report: MonthlyReport) -> str:
                     month.ci95_lower,
                     month.ci95_upper,
                     unit.nps.target if unit.nps else None,
-                    note,
+                    f"{shown}, n = {t.integer(month.responses)}",
                 )
             )
-    return charts.interval_chart(f"NPS by unit, {short_month(report.month)}", rows, width=700)
+    title = t("NPS by unit, {month}", month=t.short_month(report.month))
+    return charts.interval_chart(title, rows, width=700)
 
 
-def channel_chart(report: MonthlyReport) -> str:
+def channel_chart(t: Translator, report: MonthlyReport) -> str:
     share = report.total.digital_share
     month = share.month if share else None
     bars = []
@@ -543,50 +547,61 @@ def channel_chart(report: MonthlyReport) -> str:
         for channel, n in sorted(month.by_channel.items(), key=lambda i: (-i[1], i[0])):
             bars.append(
                 charts.Bar(
-                    CHANNEL_NAMES.get(channel, channel),
+                    t(CHANNEL_NAMES.get(channel, channel)),
                     n / month.contacts,
-                    f"{n / month.contacts * 100:.1f} % ({integer(n)})",
+                    f"{t.percent(n / month.contacts)} ({t.integer(n)})",
                     channel in digital,
                 )
             )
-    legend = "digital channels"
+    legend = t("digital channels")
     if month is not None:
-        legend += f": {pct(month.digital_share)} of all"
-    return charts.bar_chart(
-        f"Contacts by channel, {short_month(report.month)}", bars, legend, width=700
-    )
+        legend = t("digital channels: {share} of all", share=t.percent(month.digital_share))
+    title = t("Contacts by channel, {month}", month=t.short_month(report.month))
+    return charts.bar_chart(title, bars, legend, width=700)
 
 
 # --- the page ---------------------------------------------------------------------------------
 
 
-def settings(report: MonthlyReport) -> list[tuple[str, str]]:
+def settings(t: Translator, report: MonthlyReport) -> list[tuple[str, str]]:
     """The configuration behind the figures, as (setting, value)."""
     d = report.definitions
     queues = ", ".join(f"{q} {s} s" for q, s in d.service_level_seconds.items()) or DASH
     short = ", ".join(f"{q} {s} s" for q, s in d.short_abandon_seconds.items()) or DASH
-    targets = ", ".join(f"{u} {t:.0f}" for u, t in report.targets.nps_by_unit.items()) or DASH
+    targets = ", ".join(f"{u} {n:.0f}" for u, n in report.targets.nps_by_unit.items()) or DASH
+    channels = ", ".join(t(CHANNEL_NAMES.get(c, c)) for c in d.digital_channels) or DASH
     return [
-        ("Formula version", d.formula_version),
-        ("Time zone", d.timezone),
-        ("Service-level seconds per queue", queues),
-        ("Short-abandon seconds per queue", short),
-        ("Digital channels", ", ".join(d.digital_channels) or DASH),
-        ("Smallest group whose NPS is shown", f"{d.min_responses} responses"),
-        ("Chat service-level target", pct(report.targets.chat_service_level)),
-        ("Digital-share target", pct(report.targets.digital_share)),
-        ("NPS target per unit", targets),
+        (t("Formula version"), d.formula_version),
+        (t("Time zone"), d.timezone),
+        (t("Service-level seconds per queue"), queues),
+        (t("Short-abandon seconds per queue"), short),
+        (t("Digital channels"), channels),
+        (
+            t("Smallest group whose NPS is shown"),
+            t("{n} responses", n=t.integer(d.min_responses)),
+        ),
+        (t("Chat service-level target"), t.percent(report.targets.chat_service_level)),
+        (t("Digital-share target"), t.percent(report.targets.digital_share)),
+        (t("NPS target per unit"), targets),
     ]
 
 
 def render(report: MonthlyReport) -> str:
-    labels = periods(report)
-    return TEMPLATES.get_template("report.html.j2").render(
-        report=report,
-        periods=labels,
-        summary=summary(report.total),
-        charts=chart_section(report),
-        areas=[area_view(area, labels) for area in report.service_areas],
-        settings=settings(report),
-        generated=report.metadata.generated_at.strftime("%Y-%m-%d %H:%M UTC"),
+    language = report.metadata.language
+    t = translator(language)
+    labels = periods(t, report)
+    return (
+        templates(language)
+        .get_template("report.html.j2")
+        .render(
+            report=report,
+            language=language,
+            periods=labels,
+            summary=Summary(t).rows(report.total),
+            charts=chart_section(t, report),
+            areas=[area_view(t, area, labels) for area in report.service_areas],
+            settings=settings(t, report),
+            generated=t.day(report.metadata.generated_at.date())
+            + report.metadata.generated_at.strftime(" %H:%M UTC"),
+        )
     )

@@ -10,6 +10,7 @@ from datetime import date, datetime
 
 from pydantic import BaseModel, Field
 
+from services.common.i18n import Language
 from services.common.nps_drop import Method
 from services.gateway.feedback.schemas import NpsFigures
 
@@ -196,6 +197,7 @@ class Scope(BaseModel):
 class Metadata(BaseModel):
     generated_at: datetime = Field(description="the only value that differs between runs")
     generator: str
+    language: Language = Field(description="the language of the report's texts")
 
 
 class MonthlyReport(BaseModel):

@@ -18,6 +18,7 @@ from datetime import UTC, date, datetime
 from typing import TypeVar
 
 from services.common import formulas
+from services.common.i18n import Language, Translator, translator
 from services.common.months import Month
 from services.common.nps_drop import evenings
 from services.common.registry import Queue, Registry, ServiceArea
@@ -61,30 +62,9 @@ from services.gateway.scope import visible_queues, visible_units
 from services.gateway.sql import Sums, total
 
 TREND_MONTHS = 13  # the month and the twelve before it
-NOT_REGISTERED = "Not in the registry"
 GENERATOR = "kanava gateway, services/gateway/reports"
-_MONTH_NAMES = (
-    "January",
-    "February",
-    "March",
-    "April",
-    "May",
-    "June",
-    "July",
-    "August",
-    "September",
-    "October",
-    "November",
-    "December",
-)
 T = TypeVar("T")
 V = TypeVar("V")
-
-
-def month_name(label: str) -> str:
-    """`2025-10` → `October 2025`; any label of Month, also `0999-12` (the year before 1000-12)."""
-    year, month = label.split("-")
-    return f"{_MONTH_NAMES[int(month) - 1]} {int(year)}"
 
 
 async def build_report(
@@ -93,40 +73,45 @@ async def build_report(
     month: Month,
     unit_id: str | None = None,
     service_area: str | None = None,
+    *,
+    language: Language,
 ) -> MonthlyReport:
-    """The report of `month` as `who` may see it, optionally of one unit or service area."""
+    """The report of `month` as `who` may see it, optionally of one unit or service area, its
+    texts in `language`."""
     asked = Selection(month.first, month.last, "month", unit_id, service_area, None, None)
     units = visible_units(ctx, who, asked)
     queues = visible_queues(ctx, who, asked)
     window = Selection(month.shift(1 - TREND_MONTHS).first, month.last, "month", *[None] * 4)
     last_evening = min(month.last, ctx.today())
     stored = await repository.read(ctx.engine, window, units, queues, queues is None, last_evening)
-    assembly = _Assembly(ctx, stored, month, last_evening)
-    return assembly.report(units, queues, _scope(ctx.registry, units, asked))
+    t = translator(language)
+    assembly = _Assembly(ctx, stored, month, last_evening, t)
+    return assembly.report(units, queues, _scope(ctx.registry, units, asked, t))
 
 
-def _scope(registry: Registry, units: list[str] | None, asked: Selection) -> Scope:
+def _scope(registry: Registry, units: list[str] | None, asked: Selection, t: Translator) -> Scope:
     if units is None:
-        return Scope(limited=False, units=None, description="All units of the county")
+        return Scope(limited=False, units=None, description=t("All units of the county"))
+    names = [_unit_name(registry, u, t.language) for u in units]
+    listed = ", ".join(names) if names else t("none")
     if asked.unit_id:
-        why = f"unit {asked.unit_id}"
+        why = t("Unit {unit}: {units}", unit=asked.unit_id, units=listed)
     elif asked.service_area:
-        area = next((a.name for a in registry.service_areas if a.id == asked.service_area), None)
-        why = f"service area {area or asked.service_area}"
+        area = next((a for a in registry.service_areas if a.id == asked.service_area), None)
+        name = area.name_in(t.language) if area else asked.service_area
+        why = t("Service area {area}: {units}", area=name, units=listed)
     else:
-        why = "the units this token may read"
-    names = [_unit_name(registry, u) for u in units]
-    listed = ", ".join(names) if names else "none"
-    return Scope(limited=True, units=units, description=f"{why[0].upper()}{why[1:]}: {listed}")
+        why = t("The units this token may read: {units}", units=listed)
+    return Scope(limited=True, units=units, description=why)
 
 
-def _total_name(scope: Scope) -> str:
-    return "County" if scope.units is None else "All units in this report"
+def _total_name(scope: Scope, t: Translator) -> str:
+    return t("County") if scope.units is None else t("All units in this report")
 
 
-def _unit_name(registry: Registry, unit_id: str) -> str:
+def _unit_name(registry: Registry, unit_id: str, language: Language) -> str:
     unit = registry.unit(unit_id)
-    return unit.name if unit else unit_id
+    return unit.name_in(language) if unit else unit_id
 
 
 def _found(index: Mapping[Key, V], period: str, keys: Iterable[str | None]) -> list[V]:
@@ -154,8 +139,14 @@ class _Group:
 
 class _Assembly:
     def __init__(
-        self, ctx: GatewayContext, stored: repository.Stored, month: Month, last_evening: date
+        self,
+        ctx: GatewayContext,
+        stored: repository.Stored,
+        month: Month,
+        last_evening: date,
+        t: Translator,
     ) -> None:
+        self.t = t
         self.registry = ctx.registry
         self.timezone = ctx.settings.timezone
         self.min_responses = ctx.settings.min_responses
@@ -317,7 +308,7 @@ class _Assembly:
             month=self.periods[0],
             previous_month=self.periods[1],
             year_before=self.periods[2],
-            title=f"Monthly report {month_name(self.month.label)}",
+            title=self.t("Monthly report {month}", month=self.t.month(self.month.label)),
             scope=scope,
             total=self.total_report(scope),
             service_areas=areas,
@@ -327,7 +318,9 @@ class _Assembly:
             definitions=self.definitions_used(
                 [q for q in self.registry.queues if queues is None or q.id in queues]
             ),
-            metadata=Metadata(generated_at=datetime.now(UTC), generator=GENERATOR),
+            metadata=Metadata(
+                generated_at=datetime.now(UTC), generator=GENERATOR, language=self.t.language
+            ),
         )
 
     def statements(self, scope: Scope) -> list[StatementFigures]:
@@ -345,21 +338,23 @@ class _Assembly:
                 **feedback_service.statement_row(row, self.min_responses).model_dump(
                     exclude={"period"}
                 ),
-                name=_total_name(scope)
+                name=_total_name(scope, self.t)
                 if row.unit_id is None
-                else _unit_name(self.registry, row.unit_id),
+                else _unit_name(self.registry, row.unit_id, self.t.language),
             )
             for row in rows
         ]
 
     def total_report(self, scope: Scope) -> TotalReport:
         return TotalReport(
-            name=_total_name(scope),
+            name=_total_name(scope, self.t),
             chat=self.chat_comparison(self.data_queues),
             chatbot=self.bot_comparison(),
             nps=self.nps_comparison(self.data_units, None),
             digital_share=self.share_comparison(self.data_units),
-            pathways=self.pathway_comparison(self.data_pathways, None, "All pathways", None),
+            pathways=self.pathway_comparison(
+                self.data_pathways, None, self.t("All pathways"), None
+            ),
         )
 
     def targets(self, areas: list[ServiceAreaReport]) -> Targets:
@@ -386,7 +381,7 @@ class _Assembly:
             min_responses=self.min_responses,
             terms=[
                 Definition(term=term, text=text)
-                for term, text in definitions.texts(self.min_responses, self.digital)
+                for term, text in definitions.texts(self.min_responses, self.digital, self.t)
             ],
         )
 
@@ -421,7 +416,7 @@ class _Assembly:
         in_area = [u.id for u in self.registry.units if u.service_area == area.id]
         return _Group(
             service_area_id=area.id,
-            name=area.name,
+            name=area.name_in(self.t.language),
             units=[u for u in in_area if units is None or u in units],
             queues=[
                 q.id
@@ -438,7 +433,7 @@ class _Assembly:
         pathways = {p.id for p in self.registry.pathways}
         return _Group(
             service_area_id=None,
-            name=NOT_REGISTERED,
+            name=self.t(definitions.NOT_REGISTERED),
             units=[u for u in self.data_units if u not in units],
             queues=[q for q in self.data_queues if q not in queues],
             pathways=[p for p in self.data_pathways if p not in pathways],
@@ -466,8 +461,8 @@ class _Assembly:
     def _pathway_label(self, pathway_id: str) -> tuple[str, str | None]:
         known = next((p for p in self.registry.pathways if p.id == pathway_id), None)
         if known:
-            return known.name, known.kind
-        return pathway_id or "(pathway not known)", None
+            return known.name_in(self.t.language), known.kind
+        return pathway_id or self.t("(pathway not known)"), None
 
     def unit_reports(self, units: list[str | None], queues: list[str]) -> list[UnitReport]:
         """A unit's report per unit, with its queues; queues missing from the registry last."""
@@ -485,9 +480,9 @@ class _Assembly:
         if chat is None and nps is None and share is None:
             return None
         if unit_id is None:
-            name = "Queues not in the registry"
+            name = self.t("Queues not in the registry")
         else:
-            name = _unit_name(self.registry, unit_id)
+            name = _unit_name(self.registry, unit_id, self.t.language)
         return UnitReport(
             unit_id=unit_id,
             name=name,
@@ -511,7 +506,7 @@ class _Assembly:
         known = self.registry.queue(queue_id)
         return QueueReport(
             queue_id=queue_id,
-            name=known.name if known else queue_id,
+            name=known.name_in(self.t.language) if known else queue_id,
             service_level_seconds=chat_service.service_level_seconds(self.registry, queue_id),
             chat=chat,
         )

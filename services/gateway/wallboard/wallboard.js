@@ -13,6 +13,20 @@
   var KEY = "kanava.wallboard.token";
   var FORECAST_MS = 60000; // the advice changes by the hour; the server recomputes it per request
 
+  // The page's texts in its language (GET / renders them from the catalogues): tr("key").
+  var TEXTS = JSON.parse(document.getElementById("texts").textContent);
+  var PERCENT = new Intl.NumberFormat(document.documentElement.lang, {
+    style: "percent",
+    maximumFractionDigits: 0,
+  });
+
+  function tr(key, values) {
+    var text = Object.prototype.hasOwnProperty.call(TEXTS, key) ? TEXTS[key] : key;
+    return text.replace(/\{(\w+)\}/g, function (whole, name) {
+      return values && name in values ? String(values[name]) : whole;
+    });
+  }
+
   var memory = null; // if localStorage is unavailable, the token lives as long as the page
   var tokens = {
     get: function () {
@@ -135,27 +149,27 @@
       .then(function (response) {
         if (response.status === 401) {
           throw failure(
-            "Tunniste ei kelpaa (401)",
-            "Tunniste on peruttu tai väärä. Luo uusi ja avaa näyttö sillä.",
+            tr("The token is not accepted (401)"),
+            tr("The token is revoked or wrong. Create a new one and open the screen with it."),
             true
           );
         }
         if (response.status === 403) {
           throw failure(
-            "Tunnisteella ei ole lukuoikeutta (403)",
-            "Luo tunniste, jolla on oikeus read.",
+            tr("The token may not read (403)"),
+            tr("Create a token with the scope read."),
             true
           );
         }
         if (!response.ok) {
-          throw failure("Palvelin vastasi virheellä " + response.status);
+          throw failure(tr("The server answered with an error {status}", { status: response.status }));
         }
         return response.json().catch(function () {
-          throw failure("Palvelin palautti odottamattoman vastauksen");
+          throw failure(tr("The server gave an unexpected answer"));
         });
       })
       .then(function (body) {
-        if (!valid(body)) throw failure("Palvelin palautti odottamattoman vastauksen");
+        if (!valid(body)) throw failure(tr("The server gave an unexpected answer"));
         state.queues = body.queues;
         state.asOf = new Date(body.as_of);
         state.receivedAt = performance.now();
@@ -166,9 +180,9 @@
         if (err && typeof err.message === "string" && "setup" in err) {
           state.error = err;
         } else if (err && err.name === "AbortError") {
-          state.error = failure("Palvelin ei vastannut ajoissa");
+          state.error = failure(tr("The server did not answer in time"));
         } else {
-          state.error = failure("Palvelimeen ei saada yhteyttä");
+          state.error = failure(tr("Cannot reach the server"));
         }
         render();
       })
@@ -232,7 +246,7 @@
     var url = window.location.origin + window.location.pathname + "#token=…";
     el("setup-url").textContent = url;
     el("setup").hidden = false;
-    setStatus("Ei tunnistetta", true);
+    setStatus(tr("No token"), true);
   }
 
   function setStatus(text, isStale) {
@@ -282,7 +296,7 @@
     var of = make("span", "of", " / ");
     of.appendChild(slots);
     free.value.replaceChildren(free.count, of);
-    free.note.replaceChildren(document.createTextNode("ammattilaisia "), agents);
+    free.note.replaceChildren(document.createTextNode(tr("professionals") + " "), agents);
     var staffing = note(figure(root, "staffing"));
     staffing.needed = make("span", "", "–");
     staffing.onDuty = number("on-duty");
@@ -309,7 +323,7 @@
   function fillCard(card, q) {
     card.queue = q;
     card.name.textContent = q.name;
-    card.badge.textContent = q.open ? "Auki" : "Suljettu";
+    card.badge.textContent = q.open ? tr("Open") : tr("Closed");
     card.badge.className = "badge " + (q.open ? "open" : "closed");
     card.root.classList.toggle("closed", !q.open);
     card.waiting.value.textContent = String(q.waiting);
@@ -321,8 +335,8 @@
     card.sl.value.textContent =
       q.service_level_today === null || q.service_level_today === undefined
         ? "–"
-        : Math.round(q.service_level_today * 100) + "\u00a0%";
-    card.sl.note.textContent = "vastattu ≤ " + q.service_level_seconds + " s";
+        : PERCENT.format(q.service_level_today);
+    card.sl.note.textContent = tr("answered ≤ {seconds} s", { seconds: q.service_level_seconds });
   }
 
   // Needed (the advice for this hour) over on duty (available or busy); amber when short.
@@ -332,8 +346,8 @@
     f.onDuty.textContent = String(q.professionals_on_duty);
     f.note.textContent =
       hour && typeof hour.expected === "number"
-        ? "ennuste " + Math.round(hour.expected) + " chattia tunnissa"
-        : "ei ennustetta";
+        ? tr("forecast {chats} chats an hour", { chats: Math.round(hour.expected) })
+        : tr("no forecast");
     var short = q.open && needed !== null && needed > q.professionals_on_duty;
     f.box.className = "figure staffing" + (short ? " short" : "");
   }
@@ -344,7 +358,9 @@
     var box = card.wait.box;
     if (!q || q.waiting === 0) {
       card.wait.value.textContent = "–";
-      card.wait.note.textContent = "raja " + duration(q ? q.service_level_seconds : 0);
+      card.wait.note.textContent = tr("limit {limit}", {
+        limit: duration(q ? q.service_level_seconds : 0),
+      });
       box.className = "figure wait ok";
       card.root.classList.remove("over");
       return;
@@ -352,9 +368,9 @@
     var wait = q.oldest_wait_seconds + elapsedSeconds;
     var lvl = level(wait, q.service_level_seconds);
     card.wait.value.textContent = duration(wait);
-    var note = "raja " + duration(q.service_level_seconds);
-    if (lvl === "over") note += " – yli rajan";
-    card.wait.note.textContent = note;
+    var limit = { limit: duration(q.service_level_seconds) };
+    card.wait.note.textContent =
+      lvl === "over" ? tr("limit {limit} – over the limit", limit) : tr("limit {limit}", limit);
     box.className = "figure wait " + lvl;
     card.root.classList.toggle("over", lvl === "over");
   }
@@ -391,7 +407,7 @@
     // The type grows until the queues fill the screen (see --rows in the page's style).
     document.documentElement.style.setProperty("--rows", String(Math.max(3, wanted.length)));
     if (wanted.length === 0) {
-      wanted.push(make("p", "empty", "Tällä tunnisteella ei näy yhtään chat-jonoa."));
+      wanted.push(make("p", "empty", tr("This token shows no chat queue.")));
     }
     main.replaceChildren.apply(main, wanted);
   }
@@ -402,15 +418,15 @@
     document.body.classList.toggle("stale", isStale);
     var last = state.asOf ? clock(state.asOf) : null;
     if (!isStale) {
-      setStatus("Päivitetty " + last, false);
+      setStatus(tr("Updated {time}", { time: last }), false);
       alert.hidden = true;
       return;
     }
-    setStatus(last ? "Tiedot vanhentuneet – päivitetty " + last : "Ei tietoja", true);
-    var reason = state.error || failure("Tiedot eivät päivity");
+    setStatus(last ? tr("Out of date – updated {time}", { time: last }) : tr("No data"), true);
+    var reason = state.error || failure(tr("The data do not update"));
     var shown = last
-      ? "Näytetään viimeisin onnistunut päivitys klo " + last + "."
-      : "Tietoja ei ole vielä saatu.";
+      ? tr("Showing the last successful update, at {time}.", { time: last })
+      : tr("No data received yet.");
     alert.replaceChildren(
       document.createTextNode(reason.message + ". " + shown),
       make("span", "detail", reason.detail)
