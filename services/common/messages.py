@@ -9,7 +9,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from babel.messages.catalog import Catalog
+from babel.messages.catalog import Catalog, Message
 from babel.messages.extract import extract_from_dir
 from babel.messages.pofile import read_po, write_po
 
@@ -54,23 +54,35 @@ def updated(language: Language, template: Catalog) -> Catalog:
     catalogue = stored(language) if path.exists() else Catalog(locale=language, domain=DOMAIN)
     catalogue.update(template, no_fuzzy_matching=True)
     catalogue.obsolete.clear()
+    catalogue.fuzzy = False  # the header: the texts are checked by tests/unit/test_catalogues.py
     if language == "en":
         for message in catalogue:
-            if message.id and not message.string:
-                message.string = message.id
+            if message.id and not all(texts(message)):
+                message.string = message.id  # a plural's (singular, plural) too
     return catalogue
 
 
-def main() -> int:
+def texts(message: Message) -> tuple[str, ...]:
+    """A message's translation, or a plural's translations."""
+    string = message.string
+    if isinstance(string, (tuple, list)):
+        return tuple(string)
+    return (string or "",)
+
+
+def write(language: Language, catalogue: Catalog) -> None:
+    path = catalogue_path(language)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("wb") as po:
+        write_po(po, catalogue, width=100, include_previous=False, include_lineno=False)
+    missing = sum(1 for m in catalogue if m.id and not all(texts(m)))
+    print(f"{path.relative_to(SOURCES.parent)}: {len(catalogue)} texts, {missing} to translate")
+
+
+def main(languages: list[Language] | None = None) -> int:
     template = extracted()
-    for language in LANGUAGES:
-        catalogue = updated(language, template)
-        path = catalogue_path(language)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        with path.open("wb") as po:
-            write_po(po, catalogue, width=100, include_previous=False, include_lineno=False)
-        missing = sum(1 for m in catalogue if m.id and not m.string)
-        print(f"{path.relative_to(SOURCES.parent)}: {len(catalogue)} texts, {missing} to translate")
+    for language in languages or LANGUAGES:
+        write(language, updated(language, template))
     return 0
 
 

@@ -22,4 +22,6 @@ def environment(folder: Path, language: Language) -> jinja2.Environment:
     t = translator(language)
     env.install_gettext_translations(t.translations, newstyle=True)  # type: ignore[attr-defined]
     env.filters["month"] = t.month
+    # A text marked N_() in the code: translated as it is (`_()` would %-format it).
+    env.filters["translated"] = t
     return env

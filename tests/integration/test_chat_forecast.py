@@ -84,8 +84,7 @@ async def test_the_forecast_of_a_day_and_the_next(
     body = response.json()
     assert body["days"] == ["2025-11-10", "2025-11-11"]
     queues = {q["queue_id"]: q for q in body["queues"]}
-    q1 = queues["q1"]
-    assert {k: v for k, v in q1.items() if k != "hours"} == {
+    assert queues["q1"] == {
         "queue_id": "q1",
         "name": "Queue 1",
         "unit_id": "u",
@@ -95,20 +94,32 @@ async def test_the_forecast_of_a_day_and_the_next(
         "patience_seconds": None,  # nobody left the queue
         "concurrency": 2,  # two of the three professionals take 2 chats at once
         "model": "erlang_c",
-        "staffed_now": 2,  # available or busy
+        "professionals_on_duty": 2,  # available or busy
     }
-    assert len(q1["hours"]) == 48
-    ten = q1["hours"][10]
-    assert ten["start"] == "2025-11-10T10:00:00+02:00"
+    hours: dict[str, list[dict[str, Any]]] = {}
+    for row in body["rows"]:
+        hours.setdefault(row["queue_id"], []).append(row)
+    assert [len(rows) for rows in hours.values()] == [48] * len(queues)
+    ten = hours["q1"][10]
     assert ten["expected_offered"] == pytest.approx(EXPECTED, abs=1e-9)
-    assert (ten["professionals_advised"], ten["open"], ten["holiday"]) == (1, True, False)
-    assert ten["service_level"] == pytest.approx(SERVICE_LEVEL, abs=1e-9)
+    assert ten["expected_service_level"] == pytest.approx(SERVICE_LEVEL, abs=1e-9)
+    rest = {k: v for k, v in ten.items() if k not in ("expected_offered", "expected_service_level")}
+    assert rest == {
+        "queue_id": "q1",
+        "hour": "2025-11-10T10:00:00+02:00",
+        "open": True,
+        "holiday": False,
+        "handle_seconds": 600.0,
+        "concurrency": 2,
+        "professionals_advised": 1,
+        "professionals_on_duty": 2,
+    }
     # Tuesdays since the first day had no entries: nothing expected, nobody needed
-    tuesday = q1["hours"][24 + 10]
+    tuesday = hours["q1"][24 + 10]
     assert (tuesday["expected_offered"], tuesday["professionals_advised"]) == (0.0, 0)
     # a queue with no history has no forecast; a closed hour needs nobody
-    assert (queues["q2"]["hours"][10]["expected_offered"], queues["q2"]["model"]) == (None, None)
-    early = queues["day-queue"]["hours"][7]
+    assert (hours["q2"][10]["expected_offered"], queues["q2"]["model"]) == (None, None)
+    early = hours["day-queue"][7]
     assert (early["open"], early["expected_offered"], early["professionals_advised"]) == (
         False,
         0.0,
@@ -126,7 +137,7 @@ async def test_the_forecast_shows_only_the_queues_a_token_may_read(
         far = await client.get("/v1/chat/forecast?day=9999-12-31", headers=other)
         anonymous = await client.get("/v1/chat/forecast")
     assert none.status_code == 200
-    assert none.json()["queues"] == []
+    assert (none.json()["queues"], none.json()["rows"]) == ([], [])
     assert bad.status_code == 422
     assert "day" in str(bad.json())
     assert far.status_code == 422

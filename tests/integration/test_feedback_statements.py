@@ -51,8 +51,8 @@ def row(period: str, unit: str | None, statement: str, answers: list[int]) -> di
         "period": period,
         "unit_id": unit,
         "statement": statement,
-        "n": len(answers),
-        "answers": counts,
+        "responses": len(answers),
+        "distribution": counts,
         "mean": sum(answers) / len(answers) if shown else None,
         "suppressed": not shown,
     }
@@ -96,7 +96,9 @@ async def test_a_limited_token_sees_its_units_statements(
     async with gateway(engine, registry, settings=Settings(min_responses=1)) as client:
         rows = await client.get(f"/v1/feedback/statements?{RANGE}&granularity=total", headers=own)
         csv = await client.get(f"/v1/feedback/answers.csv?{RANGE}", headers=own)
-    assert [(r["statement"], r["n"], r["mean"]) for r in rows.json()["rows"]] == [("t1", 1, 3.0)]
+    assert [(r["statement"], r["responses"], r["mean"]) for r in rows.json()["rows"]] == [
+        ("t1", 1, 3.0)
+    ]
     assert csv.text.splitlines() == [
         "date,unit_id,service_area,code,value",
         "2025-11-03,u2,sa2,nps,8",
@@ -147,8 +149,8 @@ def figures(unit: str | None, name: str, statement: str, answers: list[int]) -> 
 async def test_the_monthly_report_has_the_statements(engine: AsyncEngine, registry: Path) -> None:
     reader = await token(engine)
     async with gateway(engine, registry, settings=Settings(min_responses=2)) as client:
-        report = (await client.get("/v1/reports/monthly/2025-11", headers=reader)).json()
-        csv = await client.get("/v1/reports/monthly/2025-11?format=csv", headers=reader)
+        report = (await client.get("/v1/reports/monthly/2025-11?lang=en", headers=reader)).json()
+        csv = await client.get("/v1/reports/monthly/2025-11?format=csv&lang=en", headers=reader)
     assert report["statements"] == [
         figures(None, "County", "t1", [5, 4, 2, 3, 5]),  # mean 19 / 5 = 3.8
         figures(None, "County", "t2", [4, 1]),
@@ -159,7 +161,7 @@ async def test_the_monthly_report_has_the_statements(engine: AsyncEngine, regist
     assert report["statements"][0]["mean"] == pytest.approx(3.8)
     lines = [line for line in csv.text.splitlines() if line.startswith("statements,")]
     assert lines[:8] == [
-        "statements,total,,,t1,County,n,5,,,,",
+        "statements,total,,,t1,County,responses,5,,,,",
         "statements,total,,,t1,County,mean,3.8,,,,",
         "statements,total,,,t1,County,answered_1,0,,,,",
         "statements,total,,,t1,County,answered_2,1,,,,",

@@ -515,7 +515,7 @@ async def test_the_same_month_twice_gives_the_same_figures(
         second_csv = (await client.get(f"{URL}?format=csv", headers=reader)).text
     assert figures(first) == figures(second)
     assert first_csv == second_csv
-    assert set(first["metadata"]) == {"generated_at", "generator"}
+    assert set(first["metadata"]) == {"generated_at", "generator", "language"}
 
 
 async def test_a_unit_limited_token_sees_only_its_unit(engine: AsyncEngine, registry: Path) -> None:

@@ -38,7 +38,9 @@ async def gateway(
     producer: AIOKafkaProducer | None = None,
     settings: Settings | None = None,
 ) -> AsyncIterator[httpx.AsyncClient]:
-    settings = settings or Settings()
+    # The suite's expected texts are English; tests/integration/test_languages.py checks the
+    # deployment's default (fi) and the choice by `lang` and Accept-Language.
+    settings = settings or Settings(language="en")
     ctx = GatewayContext(settings, load_registry(registry), engine, producer)
     transport = httpx.ASGITransport(app=create_app(ctx))
     async with httpx.AsyncClient(transport=transport, base_url="http://gateway") as client:

@@ -245,6 +245,7 @@ def test_the_monthly_report_has_the_panels_of_the_gateway_snapshot() -> None:
         service_areas=[],
         total=SimpleNamespace(digital_share=None),
         definitions=SimpleNamespace(timezone="Europe/Helsinki"),
+        metadata=SimpleNamespace(language="en"),  # the provisioned dashboard's
     )
     snapshot = snapshot_dashboard(cast(MonthlyReport, report))
     provisioned = load("monthly-report.json")

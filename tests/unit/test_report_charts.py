@@ -7,10 +7,10 @@ from xml.etree import ElementTree
 
 import pytest
 
+from services.common.i18n import translator
 from services.common.months import Month
 from services.gateway.reports import charts
 from services.gateway.reports.render_csv import cell
-from services.gateway.reports.service import month_name
 
 SVG = "{http://www.w3.org/2000/svg}"
 
@@ -83,7 +83,7 @@ def test_bars_are_coloured_by_kind() -> None:
 
 def test_months() -> None:
     october = Month.parse("2025-10")
-    assert (october.first, october.last, month_name(october.label)) == (
+    assert (october.first, october.last, translator("en").month(october.label)) == (
         date(2025, 10, 1),
         date(2025, 10, 31),
         "October 2025",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from services.common.erlang import Model
 
@@ -53,16 +53,24 @@ class ChatStats(BaseModel):
     rows: list[ChatStatsRow]
 
 
-class ForecastHour(BaseModel):
-    start: datetime
+class ForecastRow(BaseModel):
+    """A queue's hour: the chats expected and the professionals advised for them."""
+
+    queue_id: str
+    hour: datetime = Field(description="the hour's start, local time")
     open: bool
     holiday: bool
     expected_offered: float | None
+    handle_seconds: float | None
+    concurrency: int
     professionals_advised: int | None
-    service_level: float | None
+    professionals_on_duty: int = Field(description="on duty now, the same in every hour")
+    expected_service_level: float | None
 
 
 class QueueForecast(BaseModel):
+    """What a queue's advice rests on: its target, handle time, patience and model."""
+
     queue_id: str
     name: str
     unit_id: str | None
@@ -72,11 +80,11 @@ class QueueForecast(BaseModel):
     patience_seconds: float | None
     concurrency: int
     model: Model | None
-    staffed_now: int
-    hours: list[ForecastHour]
+    professionals_on_duty: int
 
 
 class ChatForecast(BaseModel):
     as_of: datetime
     days: list[date]
     queues: list[QueueForecast]
+    rows: list[ForecastRow]

@@ -6,7 +6,12 @@ from datetime import UTC, date, datetime
 from zoneinfo import ZoneInfo
 
 from services.common import formulas
-from services.common.chat_forecast import SERVICE_LEVEL_TARGET, QueueHistory, forecast_days
+from services.common.chat_forecast import (
+    SERVICE_LEVEL_TARGET,
+    HourForecast,
+    QueueHistory,
+    forecast_days,
+)
 from services.common.registry import Queue, Registry
 from services.gateway.chat.repository import (
     Agents,
@@ -19,7 +24,7 @@ from services.gateway.chat.repository import (
 from services.gateway.chat.schemas import (
     ChatForecast,
     ChatStatsRow,
-    ForecastHour,
+    ForecastRow,
     QueueForecast,
     QueueNow,
     QueuesNow,
@@ -121,17 +126,16 @@ def stats_row(
 def forecast(
     queues: list[Queue], histories: dict[str, QueueHistory], days: list[date], tz: ZoneInfo
 ) -> ChatForecast:
+    hours = {q.id: forecast_days(q, histories[q.id], days, tz) for q in queues}
     return ChatForecast(
         as_of=datetime.now(UTC),
         days=days,
-        queues=[queue_forecast(q, histories[q.id], days, tz) for q in queues],
+        queues=[queue_forecast(q, histories[q.id], hours[q.id]) for q in queues],
+        rows=[forecast_row(q.id, histories[q.id], hour) for q in queues for hour in hours[q.id]],
     )
 
 
-def queue_forecast(
-    queue: Queue, history: QueueHistory, days: list[date], tz: ZoneInfo
-) -> QueueForecast:
-    hours = forecast_days(queue, history, days, tz)
+def queue_forecast(queue: Queue, history: QueueHistory, hours: list[HourForecast]) -> QueueForecast:
     return QueueForecast(
         queue_id=queue.id,
         name=queue.name,
@@ -142,16 +146,20 @@ def queue_forecast(
         patience_seconds=history.patience_seconds,
         concurrency=history.concurrency,
         model=next((h.model for h in hours if h.model is not None), None),
-        staffed_now=history.on_duty,
-        hours=[
-            ForecastHour(
-                start=h.start,
-                open=h.open,
-                holiday=h.holiday,
-                expected_offered=h.expected_offered,
-                professionals_advised=h.professionals,
-                service_level=h.service_level,
-            )
-            for h in hours
-        ],
+        professionals_on_duty=history.on_duty,
+    )
+
+
+def forecast_row(queue_id: str, history: QueueHistory, hour: HourForecast) -> ForecastRow:
+    return ForecastRow(
+        queue_id=queue_id,
+        hour=hour.start,
+        open=hour.open,
+        holiday=hour.holiday,
+        expected_offered=hour.expected_offered,
+        handle_seconds=history.handle_seconds,
+        concurrency=history.concurrency,
+        professionals_advised=hour.professionals,
+        professionals_on_duty=history.on_duty,
+        expected_service_level=hour.service_level,
     )

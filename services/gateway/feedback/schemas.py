@@ -85,8 +85,8 @@ class StatementRow(BaseModel):
     period: str
     unit_id: str | None = None
     statement: str
-    n: int = Field(description="answers")
-    answers: dict[str, int] = Field(description="how many answered each value, 1 to 5")
+    responses: int = Field(description="answers to the statement")
+    distribution: dict[str, int] = Field(description="how many answered each value, 1 to 5")
     mean: float | None = Field(description="mean answer; null below min_responses answers")
     suppressed: bool
 

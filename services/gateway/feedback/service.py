@@ -130,16 +130,16 @@ def suppression(recipient: str, found: Suppressed | None) -> Suppression:
 
 def statement_row(row: StatementSums, min_responses: int) -> StatementRow:
     """A statement's answers; the mean left out (`suppressed`) below `min_responses`, as NPS."""
-    answers = {str(v): getattr(row.counts, f"answered_{v}") for v in range(1, 6)}
-    n = sum(answers.values())
+    distribution = {str(v): getattr(row.counts, f"answered_{v}") for v in range(1, 6)}
+    n = sum(distribution.values())
     shown = n >= min_responses
-    total = sum(int(value) * count for value, count in answers.items())
+    total = sum(int(value) * count for value, count in distribution.items())
     return StatementRow(
         period=row.period,
         unit_id=row.unit_id,
         statement=row.statement,
-        n=n,
-        answers=answers,
+        responses=n,
+        distribution=distribution,
         mean=total / n if shown else None,
         suppressed=not shown,
     )

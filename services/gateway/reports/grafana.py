@@ -26,7 +26,7 @@ class GrafanaUnavailable(RuntimeError):
 def snapshot_dashboard(report: MonthlyReport) -> dict[str, Any]:
     """The dashboard model, each panel carrying its data frames."""
     t = translator(report.metadata.language)
-    month = t.month(report.month)
+    month = report.month  # YYYY-MM, as the provisioned dashboard's $month
     contents = [
         (
             t("Chat service level by month"),

@@ -13,7 +13,7 @@ Columns:
 A unit's nps section ends with the drop detector's view of the month (docs/nps-drop.md), in
 the month column only: drop_alarm_at_month_end, drop_since, drop_days_on and drop_method.
 The statements section (the national feedback model) is of the month only: per statement
-(item) for all units (level total) and per unit, n, mean, answered_1 .. answered_5 and
+(item) for all units (level total) and per unit, responses, mean, answered_1 .. answered_5 and
 suppressed.
 Ratios are fractions (0.8 = 80 %), times seconds, booleans true/false.
 """
@@ -92,7 +92,7 @@ PATHWAY = (
     "thumbs_up",
     "thumbs_down",
 )
-STATEMENT = ("n", "mean", *(f"answered_{v}" for v in range(1, 6)), "suppressed")
+STATEMENT = ("responses", "mean", *(f"answered_{v}" for v in range(1, 6)), "suppressed")
 Row = tuple[Any, ...]
 
 
@@ -216,8 +216,8 @@ def _share(where: tuple[Any, ...], share: ShareComparison, t: Translator) -> Ite
 
 
 def _statement(f: StatementFigures) -> Iterator[Row]:
-    answered = {f"answered_{v}": n for v, n in f.answers.items()}
-    values = {"n": f.n, "mean": f.mean, "suppressed": f.suppressed, **answered}
+    answered = {f"answered_{v}": n for v, n in f.distribution.items()}
+    values = {"responses": f.responses, "mean": f.mean, "suppressed": f.suppressed, **answered}
     level = "total" if f.unit_id is None else "unit"
     where = (level, None, f.unit_id, f.statement, f.name)
     for measure in STATEMENT:  # the month only: no previous month, year before or target

@@ -149,8 +149,8 @@ class StatementFigures(BaseModel):
     unit_id: str | None
     name: str
     statement: str
-    n: int
-    answers: dict[str, int] = Field(description="how many answered each value, 1 to 5")
+    responses: int
+    distribution: dict[str, int] = Field(description="how many answered each value, 1 to 5")
     mean: float | None = Field(description="null when suppressed")
     suppressed: bool
 

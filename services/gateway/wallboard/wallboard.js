@@ -208,12 +208,13 @@
         return response.ok ? response.json() : null;
       })
       .then(function (body) {
-        if (!body || !Array.isArray(body.queues)) return;
-        state.forecast = new Map(
-          body.queues.map(function (q) {
-            return [q.queue_id, (q.hours || []).map(hourOf)];
-          })
-        );
+        if (!body || !Array.isArray(body.rows)) return;
+        var byQueue = new Map();
+        body.rows.forEach(function (row) {
+          if (!byQueue.has(row.queue_id)) byQueue.set(row.queue_id, []);
+          byQueue.get(row.queue_id).push(hourOf(row));
+        });
+        state.forecast = byQueue;
         if (state.queues !== null) renderQueues();
       })
       .catch(function () {
@@ -223,7 +224,7 @@
   }
 
   function hourOf(h) {
-    var start = Date.parse(h.start);
+    var start = Date.parse(h.hour);
     return {
       start: start,
       end: start + 3600000,
