@@ -23,15 +23,17 @@ METHODS = [
     ("**.py", "python"),
 ]
 # t(…) and self.t(…): a Translator; t.plural(…); N_(…): marked for later; tr(…): the script's;
-# _(…): the templates'.
+# _(…) and {% trans %} (gettext): the templates'.
 KEYWORDS: dict[str, tuple[int, ...] | None] = {
     "_": None,
+    "gettext": None,
     "t": (1,),
     "N_": None,
     "tr": (1,),
     "plural": (1, 2),
 }
-OPTIONS = {"**/templates/**.j2": {"extensions": "jinja2.ext.i18n"}}
+I18N = {"extensions": "jinja2.ext.i18n"}  # {% trans %} blocks
+OPTIONS = {"**/templates/**.j2": I18N, "**/wallboard/*.html.j2": I18N}
 
 
 def extracted() -> Catalog:
@@ -54,6 +56,9 @@ def updated(language: Language, template: Catalog) -> Catalog:
     catalogue = stored(language) if path.exists() else Catalog(locale=language, domain=DOMAIN)
     catalogue.update(template, no_fuzzy_matching=True)
     catalogue.obsolete.clear()
+    for message in catalogue:
+        # Babel takes "95 % interval" for a %-format; our texts use {names} and %(names)s only
+        message.flags.discard("python-format")
     catalogue.fuzzy = False  # the header: the texts are checked by tests/unit/test_catalogues.py
     if language == "en":
         for message in catalogue:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -100,8 +101,11 @@ def problem(t: Translator, error: Mapping[str, Any]) -> str:
     template = PROBLEMS.get(error["type"])
     if template is None:
         return str(error["msg"])
+    context = dict(error.get("ctx", {}))
+    if "expected" in context:  # "'day', 'month' or 'total'": the values, without the "or"
+        context["expected"] = ", ".join(re.findall(r"'[^']*'", str(context["expected"])))
     try:
-        return t(template, **error.get("ctx", {}))
+        return t(template, **context)
     except (KeyError, IndexError, ValueError):  # a context other than the one expected
         return str(error["msg"])
 

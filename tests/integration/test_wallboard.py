@@ -382,6 +382,23 @@ async def test_the_board_shows_professionals_needed_against_those_on_duty(
     assert severe_log_entries(browser) == []
 
 
+async def test_the_board_in_swedish_as_the_screen_asks(
+    engine: AsyncEngine, registry: Path, server: LiveGateway, browser: WebDriver
+) -> None:
+    """The page's texts and its script's, and the percent as Swedish writes it."""
+    now = datetime.now(UTC)
+    await stored(engine, registry, [*weeks_of_history(now)])
+    open_board(browser, f"{server.url}/?lang=sv#token={await read_token(engine)}")
+    assert browser.current_url == f"{server.url}/?lang=sv"  # the token gone, the language kept
+    assert browser.find_element(By.TAG_NAME, "html").get_attribute("lang") == "sv"
+    assert shown(browser, "columns").split("\n")[-2:] == ["Behov / i tjänst", "Servicenivå i dag"]
+    wait_until(browser, 10, lambda d: shown(d, "status").startswith("Uppdaterad "))
+    card = board(browser)["laakari-chat"]
+    assert card["open"] in ("Öppen", "Stängd")
+    assert card["staffing_note"] in ("ingen prognos", "prognos 6 chattar i timmen")
+    assert severe_log_entries(browser) == []
+
+
 async def test_the_oldest_wait_counts_every_second_between_fetches(
     engine: AsyncEngine, registry: Path, server: LiveGateway, browser: WebDriver
 ) -> None:

@@ -49,6 +49,9 @@ def chromium(profile: Path) -> Iterator[WebDriver]:
     for flag in FLAGS:
         options.add_argument(flag)
     options.add_argument(f"--user-data-dir={profile}")
+    # the wall screens of a Finnish county: Accept-Language fi (the page follows it)
+    options.add_argument("--lang=fi-FI")
+    options.add_experimental_option("prefs", {"intl.accept_languages": "fi-FI,fi"})
     options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
     driver = webdriver.Chrome(options=options, service=Service(str(CHROMEDRIVER)))
     try:

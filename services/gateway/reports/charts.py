@@ -201,8 +201,45 @@ def _dots(plot: _Plot, points: Sequence[Point], fmt: Format) -> list[str]:
     return dots
 
 
+@dataclass(frozen=True, slots=True)
+class IntervalLegend:
+    target: str = "target"
+    interval: str = "95 % interval"
+    met: str = "met"
+    missed: str = "not met"
+
+
+LEGEND_CHAR = 6.2  # px a character of the legend's 11 px text takes, about
+
+
+def _interval_legend(width: int, legend: IntervalLegend | None) -> list[str]:
+    """Target tick, whisker, met and missed dots with their words, right-aligned."""
+    words = legend or IntervalLegend()
+    spans = [len(w) * LEGEND_CHAR for w in (words.target, words.interval, words.met, words.missed)]
+    x = width - (sum(spans) + 4 * 30)
+    tick, whisker = x, x + spans[0] + 30
+    met = whisker + 25 + spans[1] + 20
+    missed = met + 12 + spans[2] + 20
+    return [
+        f'<line x1="{tick:.1f}" x2="{tick:.1f}" y1="5" y2="15" stroke="{TARGET}" '
+        'stroke-width="2"/>',
+        _text(tick + 5, 13.5, words.target, fill=TARGET),
+        f'<path d="M{whisker:.1f} 7V13M{whisker:.1f} 10H{whisker + 20:.1f}M{whisker + 20:.1f} 7V13"'
+        f' stroke="{LIGHT_BLUE}" stroke-width="1.5" fill="none"/>',
+        _text(whisker + 25, 13.5, words.interval, fill=MUTED),
+        f'<circle cx="{met:.1f}" cy="10" r="4" fill="{GOOD}"/>',
+        _text(met + 7, 13.5, words.met, fill=MUTED),
+        f'<circle cx="{missed:.1f}" cy="10" r="4" fill="{BAD}"/>',
+        _text(missed + 7, 13.5, words.missed, fill=MUTED),
+    ]
+
+
 def interval_chart(
-    title: str, rows: Sequence[Interval], fmt: Format = number, width: int = 560
+    title: str,
+    rows: Sequence[Interval],
+    fmt: Format = number,
+    width: int = 560,
+    legend: IntervalLegend | None = None,
 ) -> str:
     """A dot per row with its interval as a whisker and the row's target as a tick; rows
     without a value show their note only."""
@@ -227,20 +264,7 @@ def interval_chart(
             f'y2="{bottom}" stroke="{GRID}"/>'
         )
         body.append(_text(x(tick), bottom + 13, fmt(tick), "middle", fill=MUTED))
-    legend = width - 250
-    body.append(
-        f'<line x1="{legend}" x2="{legend}" y1="5" y2="15" stroke="{TARGET}" stroke-width="2"/>'
-    )
-    body.append(_text(legend + 5, 13.5, "target", fill=TARGET))
-    body.append(
-        f'<path d="M{legend + 50} 7V13M{legend + 50} 10H{legend + 70}M{legend + 70} 7V13"'
-        f' stroke="{LIGHT_BLUE}" stroke-width="1.5" fill="none"/>'
-    )
-    body.append(_text(legend + 75, 13.5, "95 % interval", fill=MUTED))
-    body.append(f'<circle cx="{legend + 160}" cy="10" r="4" fill="{GOOD}"/>')
-    body.append(_text(legend + 167, 13.5, "met", fill=MUTED))
-    body.append(f'<circle cx="{legend + 196}" cy="10" r="4" fill="{BAD}"/>')
-    body.append(_text(legend + 203, 13.5, "not met", fill=MUTED))
+    body += _interval_legend(width, legend)
     for n, row in enumerate(rows):
         mid = top + row_h * n + row_h / 2
         label = row.label if len(row.label) <= 44 else row.label[:43] + "\u2026"

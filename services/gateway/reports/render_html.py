@@ -535,7 +535,8 @@ def unit_nps_chart(t: Translator, report: MonthlyReport) -> str:
                 )
             )
     title = t("NPS by unit, {month}", month=t.short_month(report.month))
-    return charts.interval_chart(title, rows, width=700)
+    legend = charts.IntervalLegend(t("target"), t("95 % interval"), t("met"), t("not met"))
+    return charts.interval_chart(title, rows, width=700, legend=legend)
 
 
 def channel_chart(t: Translator, report: MonthlyReport) -> str:
