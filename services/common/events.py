@@ -540,7 +540,5 @@ PATHWAY = Stream("pathway", "pathway.events", TypeAdapter(PathwayEvent), ("enrol
 FEEDBACK = Stream(
     "feedback", "feedback.events", TypeAdapter(FeedbackEvent), ("recipient", "survey_id")
 )
-CONTACT = Stream(
-    "contact", "contact.events", TypeAdapter(ContactEvent), ("contact_id", "unit_id")
-)
+CONTACT = Stream("contact", "contact.events", TypeAdapter(ContactEvent), ("contact_id", "unit_id"))
 STREAMS: dict[str, Stream[Event]] = {s.name: s for s in (CHAT, PATHWAY, FEEDBACK, CONTACT)}
