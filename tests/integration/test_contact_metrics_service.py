@@ -16,7 +16,7 @@ from tests.integration.test_contact_metrics_store import REGISTRY
 from tests.integration.test_contact_month_counts import month_counts
 from tests.integration.test_dead_letters import read_all
 from tests.support.contact_events import contact, month_count
-from tests.support.harness import consumer_service, produce, wait_consumed
+from tests.support.harness import Message, consumer_service, produce, wait_consumed
 
 
 async def test_contacts_through_kafka_give_counters_and_shares(
@@ -73,7 +73,7 @@ async def test_month_counts_through_kafka_and_a_bad_one_to_the_dead_letters(
     ]
     bad = month_count("u1", "chat", "2024-12", 1, now, "m4").model_dump(mode="json")
     bad["data"]["month"] = "2024-13"
-    messages = [(CONTACT.key(c), encode(c), []) for c in counts]
+    messages: list[Message] = [(CONTACT.key(c), encode(c), []) for c in counts]
     messages.append((b"u1", json.dumps(bad).encode(), []))
     try:
         await produce(own_broker, CONTACT.topic, messages)

@@ -99,7 +99,9 @@ def texts(min_responses: int, digital_channels: tuple[str, ...]) -> list[tuple[s
             "Digital share",
             f"Contacts in the digital channels ({digital}) ÷ all contacts. Target "
             f"{DIGITAL_SHARE_TARGET * 100:.0f} %: the national target for the share of service "
-            "users aged 20+ dealing digitally, applied here to contacts.",
+            "users aged 20+ dealing digitally, applied here to contacts. A unit's month without "
+            "recorded contacts counts its imported monthly counts (history from before "
+            "go-live); a month with recorded contacts counts those only, never both.",
         ),
         (
             "Pathways",
