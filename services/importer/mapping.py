@@ -106,7 +106,10 @@ class BadMapping(Exception):
 
 def load_mapping(path: Path) -> Mapping:
     try:
-        return Mapping.model_validate(yaml.safe_load(path.read_text(encoding="utf-8")))
+        content = yaml.safe_load(path.read_text(encoding="utf-8"))
+        if isinstance(content, dict) and True in content:
+            content["yes"] = content.pop(True)  # YAML 1.1 reads the key `yes` as true
+        return Mapping.model_validate(content)
     except OSError as exc:
         raise BadMapping(f"{path}: {exc.strerror}") from None
     except (yaml.YAMLError, ValidationError) as exc:
