@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from datetime import date
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -31,6 +31,7 @@ from tests.integration.test_simulator_produce import TopicReader, open_reader
 from tests.support.apply import apply_batch
 
 HELSINKI = ZoneInfo("Europe/Helsinki")
+E = TypeVar("E", bound=Envelope)
 COMMENT = "Soittakaa 040 765 4321 tai maija@example.fi, hetu 131052-308T"
 SURVEYS = f"""Kysely;Lähetetty;Yksikkö;Puhelin;Tila;Vastattu;Suositus;Väittämä 1;Kommentti
 s1;3.11.2025 10:00;Yksikkö 1;040 123 4567;;3.11.2025 10:05;10;5;
@@ -95,8 +96,8 @@ def registry(tmp_path: Path, text: str) -> Any:
 
 
 async def sent_events(
-    reader: TopicReader, stream: Stream[Envelope], count: int
-) -> tuple[list[bytes], list[Envelope]]:
+    reader: TopicReader, stream: Stream[E], count: int
+) -> tuple[list[bytes], list[E]]:
     values = [r.value for r in await reader.appended(count)]
     return values, [stream.adapter.validate_json(v) for v in values]
 
