@@ -76,9 +76,11 @@ def run(args: argparse.Namespace) -> int:
 
 
 async def send(path: Path, total: int, mapping: Mapping, dry_run: bool) -> Outcome:
-    """Read the file's rows again, one at a time, and send their events in batches."""
+    """Read the file's rows again, one at a time, and send their events in batches (all at
+    the end, combined, for a source that combines them)."""
     outcome = Outcome()
     key = get_settings().phone_hash_key.get_secret_value()
+    combine = mapping.kind.combine
     pending: list[Envelope] = []
     async with _producer(dry_run) as producer:
         for line, row in read_rows(path, mapping):
@@ -87,7 +89,9 @@ async def send(path: Path, total: int, mapping: Mapping, dry_run: bool) -> Outco
                 pending += mapping.kind.events(mapping, row, key)
             except BadRow as exc:
                 outcome.bad.append((line, str(exc), row))
-            if len(pending) >= BATCH or outcome.rows == total:
+            if (len(pending) >= BATCH and combine is None) or outcome.rows == total:
+                if combine is not None:
+                    pending = combine(mapping, pending)
                 if producer is not None:
                     await publish(producer, mapping.kind.stream, pending)
                 outcome.events += len(pending)

@@ -20,11 +20,12 @@ from pydantic import (
     model_validator,
 )
 
-from services.importer import chat_log, pathway_starts, survey_results
+from services.importer import chat_log, contact_counts, pathway_starts, survey_results
 from services.importer.rows import Source
 
 SOURCES: dict[str, Source] = {
-    s.name: s for s in (chat_log.SOURCE, survey_results.SOURCE, pathway_starts.SOURCE)
+    s.name: s
+    for s in (chat_log.SOURCE, survey_results.SOURCE, pathway_starts.SOURCE, contact_counts.SOURCE)
 }
 
 
@@ -42,6 +43,8 @@ class Mapping(BaseModel):
     queues: dict[str, str] = {}  # the export's queue name: the registry's queue id
     units: dict[str, str] = {}  # the export's unit name: the registry's unit id
     pathways: dict[str, str] = {}  # the export's pathway name: the registry's pathway id
+    channels: dict[str, str] = {}  # the export's channel name: Kanava's channel
+    month_format: str = "%Y-%m"  # strptime of a month (contact_counts)
     statements: dict[str, str] = {}  # a statement's code: the column of its answers
     recipients: Literal["phone", "id"] = "phone"  # what the recipient column holds
     yes: tuple[str, ...] = ("1", "true", "yes", "kyllä", "x")  # true values, any case
@@ -51,6 +54,16 @@ class Mapping(BaseModel):
     def _known_source(cls, value: str) -> str:
         if value not in SOURCES:
             raise ValueError(f"unknown source {value!r}; known: {', '.join(SOURCES)}")
+        return value
+
+    @field_validator("channels")
+    @classmethod
+    def _kanava_channels(cls, value: dict[str, str]) -> dict[str, str]:
+        wrong = sorted(c for c in value.values() if c not in contact_counts.CHANNELS)
+        if wrong:
+            raise ValueError(
+                f"not Kanava's channels: {wrong}; known: {', '.join(contact_counts.CHANNELS)}"
+            )
         return value
 
     @field_validator("timezone")

@@ -29,13 +29,15 @@ class BadRow(Exception):
 @dataclass(frozen=True)
 class Source:
     """A kind of export (a mapping's `source`): its fields, those that need a column, the
-    stream its events go to, and its row's events (given the recipients' hashing key)."""
+    stream its events go to, and its row's events (given the recipients' hashing key). With
+    `combine`, the events of the whole file are combined before any is sent."""
 
     name: str
     fields: tuple[str, ...]
     required: tuple[str, ...]
     stream: Stream[Envelope]
     events: Callable[[Mapping, Row, str], list[Envelope]]
+    combine: Callable[[Mapping, list[Envelope]], list[Envelope]] | None = None
 
 
 def reader(mapping: Mapping, row: Row) -> Callable[[str], str]:

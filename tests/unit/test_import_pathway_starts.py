@@ -118,6 +118,7 @@ def test_each_source_names_its_own_fields(tmp_path: Path) -> None:
     path.write_text("source: pathway_starts\nname: x\ncolumns: {queue: A}\n", "utf-8")
     with pytest.raises(BadMapping, match=r"unknown fields \['queue'\]"):
         load_mapping(path)
-    path.write_text("source: contact_counts\nname: x\ncolumns: {}\n", "utf-8")
-    with pytest.raises(BadMapping, match="unknown source 'contact_counts'; known: chat_log, "):
+    path.write_text("source: visit_log\nname: x\ncolumns: {}\n", "utf-8")
+    known = "chat_log, survey_results, pathway_starts, contact_counts"
+    with pytest.raises(BadMapping, match=f"unknown source 'visit_log'; known: {known}"):
         load_mapping(path)
