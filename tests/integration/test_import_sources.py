@@ -61,7 +61,7 @@ e1,Astma,u1,2025-11-03 09:00,2025-11-05 12:00
 e2,nikotiini,u2,2025-11-03 11:00,
 e3,nikotiini,u2,2025-11-03 23:30,
 e4,Astma,u1,2025-11-04 08:00,
-e5,Astma,,2025-11-04 09:00,
+e5,Astma,u1,2025-11-04 9:00,
 """
 START_MAPPING = """\
 source: pathway_starts
@@ -175,7 +175,9 @@ async def test_pathway_starts_become_the_starts_of_each_day(
         "kanava import: 5 of 5 rows, 4 good, 1 bad; sent 5 events\n"
     )
     errors = (tmp_path / "export.csv.errors.csv").read_text(encoding="utf-8").splitlines()
-    assert errors[1:] == ["6,no unit,e5,Astma,,2025-11-04 09:00,"]
+    assert errors[1:] == [
+        "6,started: '2025-11-04 9:00' is not a time (ISO 8601),e5,Astma,u1,2025-11-04 9:00,"
+    ]
     _, events = await sent_events(pathway_reader, PATHWAY, 5)
     domain = PathwayMetrics(registry(tmp_path, PATHWAY_REGISTRY), HELSINKI)
     assert len(await apply_batch(engine, domain, events)) == 5
