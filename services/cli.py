@@ -7,7 +7,7 @@ import json
 import sys
 from collections.abc import Sequence
 
-from services import nps_alarms, skip_records, staffing
+from services import demo_history, nps_alarms, skip_records, staffing
 from services.common.events import STREAMS
 from services.common.settings import PROJECT_ROOT, get_settings
 from services.devstack import launcher
@@ -33,6 +33,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     staffing.register(subparsers)
     import_cli.register(subparsers)
     sample_exports.register(subparsers)
+    demo_history.register(subparsers)
     schemas = subparsers.add_parser("schemas", help="write the JSON Schemas of the event streams")
     schemas.set_defaults(handler=write_schemas)
     args = parser.parse_args(argv)
