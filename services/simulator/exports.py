@@ -286,12 +286,12 @@ def write_exports(directory: Path, world: World) -> dict[Path, int]:
     """Each export and its mapping (`<file>.yaml`) into `directory`: file → rows written."""
     directory.mkdir(parents=True, exist_ok=True)
     written = {}
-    first = world.start.date().isoformat()
     for export in EXPORTS:
         path = directory / export.file
         mapping = {
             **export.mapping(world.registry),
-            "name": f"demo-{world.seed}-{first}-{path.stem}",
+            # not the range's: a later range's rows of the same story keep their event ids
+            "name": f"demo-{world.seed}-{path.stem}",
             "delimiter": export.delimiter,
             "timezone": world.tz.key,
         }
