@@ -1,9 +1,10 @@
 """A row of a care-pathway export (one start a row) as the pathway events of docs/events.md.
 
-A row has the enrolment's id, the pathway, the unit and when it started; the pathway's kind,
-platform, service area, how it was started and whether the client was authenticated are
-optional, and so is how it ended: when it was completed or discontinued. Its events:
-`pathway.started`, then `pathway.completed` or `pathway.discontinued` when the row says so.
+A row has the enrolment's id, the pathway and when it started; the unit (self-care pathways
+have none), the pathway's kind, platform, service area, how it was started and whether the
+client was authenticated are optional, and so is how it ended: when it was completed or
+discontinued. Its events: `pathway.started`, then `pathway.completed` or
+`pathway.discontinued` when the row says so.
 """
 
 from __future__ import annotations
@@ -34,7 +35,7 @@ FIELDS = (
 def pathway_events(mapping: Mapping, row: Row, _key: str = "") -> list[Envelope]:
     """The row's events, in time order; BadRow says why there are none."""
     field = reader(mapping, row)
-    for name, what in (("enrolment_id", "enrolment id"), ("pathway", "pathway"), ("unit", "unit")):
+    for name, what in (("enrolment_id", "enrolment id"), ("pathway", "pathway")):
         if not field(name):
             raise BadRow(f"no {what}")
     started = time_of(mapping, "started", field("started"))
@@ -63,10 +64,9 @@ def pathway_events(mapping: Mapping, row: Row, _key: str = "") -> list[Envelope]
 def _started(mapping: Mapping, row: Row) -> dict[str, Any]:
     field = reader(mapping, row)
     pathway, unit = field("pathway"), field("unit")
-    data: dict[str, Any] = {
-        "pathway_id": mapping.pathways.get(pathway, pathway),
-        "unit_id": mapping.units.get(unit, unit),
-    }
+    data: dict[str, Any] = {"pathway_id": mapping.pathways.get(pathway, pathway)}
+    if unit:
+        data["unit_id"] = mapping.units.get(unit, unit)
     data |= {name: text for name in CODES if (text := field(name))}
     if authenticated := field("authenticated"):
         data["authenticated"] = mapping.is_yes(authenticated)
@@ -76,7 +76,7 @@ def _started(mapping: Mapping, row: Row) -> dict[str, Any]:
 SOURCE = Source(
     "pathway_starts",
     FIELDS,
-    ("enrolment_id", "pathway", "unit", "started"),
+    ("enrolment_id", "pathway", "started"),
     PATHWAY,
     pathway_events,
 )

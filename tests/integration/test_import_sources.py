@@ -5,6 +5,7 @@ the messages sent."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from datetime import date
 from pathlib import Path
@@ -14,6 +15,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from services.cli import main
 from services.common.events import FEEDBACK, PATHWAY, Envelope, Stream
 from services.common.hashing import hash_recipient
 from services.common.registry import load_registry
@@ -61,7 +63,7 @@ e1,Astma,u1,2025-11-03 09:00,2025-11-05 12:00
 e2,nikotiini,u2,2025-11-03 11:00,
 e3,nikotiini,u2,2025-11-03 23:30,
 e4,Astma,u1,2025-11-04 08:00,
-e5,Astma,,2025-11-04 09:00,
+e5,Astma,u1,2025-11-04 9:00,
 """
 START_MAPPING = """\
 source: pathway_starts
@@ -175,7 +177,9 @@ async def test_pathway_starts_become_the_starts_of_each_day(
         "kanava import: 5 of 5 rows, 4 good, 1 bad; sent 5 events\n"
     )
     errors = (tmp_path / "export.csv.errors.csv").read_text(encoding="utf-8").splitlines()
-    assert errors[1:] == ["6,no unit,e5,Astma,,2025-11-04 09:00,"]
+    assert errors[1:] == [
+        "6,started: '2025-11-04 9:00' is not a time (ISO 8601),e5,Astma,u1,2025-11-04 9:00,"
+    ]
     _, events = await sent_events(pathway_reader, PATHWAY, 5)
     domain = PathwayMetrics(registry(tmp_path, PATHWAY_REGISTRY), HELSINKI)
     assert len(await apply_batch(engine, domain, events)) == 5
@@ -196,3 +200,15 @@ async def test_pathway_starts_become_the_starts_of_each_day(
     _, again = await sent_events(pathway_reader, PATHWAY, 5)
     assert await apply_batch(engine, domain, again) == []
     assert await daily(engine) == stored
+
+
+async def test_the_demo_history_writes_and_imports_every_export(
+    tmp_path: Path, broker: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    argv = ["demo-history", str(tmp_path), "--before", "2025-11-04", "--months", "1"]
+    assert await asyncio.to_thread(main, argv) == 0
+    lines = capsys.readouterr().out.splitlines()
+    written = [line for line in lines if line.startswith("kanava sample-exports: ")]
+    summaries = [line for line in lines if line.startswith("kanava import: ")]
+    assert len(written) == len(summaries) == 3
+    assert all(", 0 bad; sent " in line for line in summaries)

@@ -79,8 +79,9 @@ def test_a_start_and_its_end() -> None:
     assert data(events[0])["authenticated"] is False
     assert "pathway_kind" not in data(events[0])
     assert data(events[1]) == {"enrolment_id": "odalys-2025:e9"}
-    dropped = pathway_events(MAPPING, ROW | {"Keskeytetty": "6.11.2025 9.00"})
+    dropped = pathway_events(MAPPING, ROW | {"Keskeytetty": "6.11.2025 9.00", "Yksikkö": ""})
     assert [e.type for e in dropped] == ["pathway.started", "pathway.discontinued"]
+    assert "unit_id" not in data(dropped[0])  # a self-care pathway has no unit
 
 
 @pytest.mark.parametrize(
@@ -88,7 +89,6 @@ def test_a_start_and_its_end() -> None:
     [
         ({"Tunnus": ""}, "no enrolment id"),
         ({"Polku": ""}, "no pathway"),
-        ({"Yksikkö": ""}, "no unit"),
         ({"Aloitettu": ""}, "a start needs its time"),
         ({"Valmis": "1.11.2025 8.00"}, "the times are not in order: started ≤ completed"),
         (
@@ -111,9 +111,7 @@ def test_a_bad_row_says_why(change: dict[str, str], reason: str) -> None:
 def test_each_source_names_its_own_fields(tmp_path: Path) -> None:
     path = tmp_path / "map.yaml"
     path.write_text("source: pathway_starts\nname: x\ncolumns: {enrolment_id: A}\n", "utf-8")
-    with pytest.raises(
-        BadMapping, match=r"the fields \['pathway', 'unit', 'started'\] need a column"
-    ):
+    with pytest.raises(BadMapping, match=r"the fields \['pathway', 'started'\] need a column"):
         load_mapping(path)
     path.write_text("source: pathway_starts\nname: x\ncolumns: {queue: A}\n", "utf-8")
     with pytest.raises(BadMapping, match=r"unknown fields \['queue'\]"):
