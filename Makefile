@@ -17,8 +17,9 @@ $(VENV)/.synced: pyproject.toml uv.lock | $(UV)
 	$(UV) sync --frozen --compile-bytecode --python $(PYTHON)
 	touch $@
 
+# `make up HISTORY=1`: also a year of history before go-live, imported from sample exports.
 up: $(VENV)/.synced
-	$(VENV)/bin/kanava up --simulate
+	$(VENV)/bin/kanava up --simulate $(if $(HISTORY),--history)
 
 test: lint typecheck pytest
 

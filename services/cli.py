@@ -7,7 +7,7 @@ import json
 import sys
 from collections.abc import Sequence
 
-from services import nps_alarms, skip_records, staffing
+from services import demo_history, nps_alarms, skip_records, staffing
 from services.common.events import STREAMS
 from services.common.settings import PROJECT_ROOT, get_settings
 from services.devstack import launcher
@@ -16,6 +16,7 @@ from services.gateway.auth import cli as token_cli
 from services.gateway.reports import cli as report_cli
 from services.importer import cli as import_cli
 from services.simulator import cli as simulator_cli
+from services.simulator import exports as sample_exports
 
 SCHEMA_DIR = PROJECT_ROOT / "infra" / "schemas"
 
@@ -31,6 +32,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     nps_alarms.register(subparsers)
     staffing.register(subparsers)
     import_cli.register(subparsers)
+    sample_exports.register(subparsers)
+    demo_history.register(subparsers)
     schemas = subparsers.add_parser("schemas", help="write the JSON Schemas of the event streams")
     schemas.set_defaults(handler=write_schemas)
     args = parser.parse_args(argv)

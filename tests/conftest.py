@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
+from services.common.settings import get_settings
 from services.common.topics import ensure_topics
 from services.devstack.broker import start_tansu
 from services.devstack.postgres import EmbeddedPostgres
@@ -58,6 +59,15 @@ def own_broker(tmp_path: Path) -> Iterator[str]:
     yield bootstrap
     process.terminate()
     process.wait(timeout=10)
+
+
+@pytest.fixture
+def broker(own_broker: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    """A broker of the test's own, which the settings (`KANAVA_KAFKA_BOOTSTRAP`) name."""
+    monkeypatch.setenv("KANAVA_KAFKA_BOOTSTRAP", own_broker)
+    get_settings.cache_clear()
+    yield own_broker
+    get_settings.cache_clear()
 
 
 @pytest.fixture(scope="session")

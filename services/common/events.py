@@ -27,12 +27,15 @@ from pydantic import (
 )
 from pydantic_core import from_json
 
+from services.common.months import MONTH_PATTERN
+
 EARLIEST = datetime(2000, 1, 1, tzinfo=UTC)
 """Events older than this are taken for a broken clock, not late data."""
 Id = Annotated[str, StringConstraints(min_length=1, max_length=200)]
 Code = Annotated[str, StringConstraints(max_length=200)]
 SMS_TEXT_MAX = 2000
 COMMENT_MAX = 5000
+MAX_MONTH_COUNT = 1_000_000_000
 Recipient = Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{64}$")]
 """Lowercase hex HMAC-SHA256 of an E.164 number: a clear number can never pass."""
 
@@ -321,7 +324,24 @@ class ContactRecorded(Envelope):
     data: ContactRecordedData
 
 
-ContactEvent = Annotated[ContactRecorded, Field(discriminator="type")]
+class ContactMonthCountedData(Data):
+    export: Id
+    unit_id: Id
+    channel: Channel
+    month: Annotated[str, StringConstraints(pattern=MONTH_PATTERN)]
+    contacts: Annotated[int, Field(ge=0, le=MAX_MONTH_COUNT)]
+    service_area: Code | None = None
+
+
+class ContactMonthCounted(Envelope):
+    """A unit's contacts in one channel and month, counted elsewhere (history from before
+    go-live): an aggregate, stored apart from the recorded contacts."""
+
+    type: Literal["contact.month_counted"]
+    data: ContactMonthCountedData
+
+
+ContactEvent = Annotated[ContactRecorded | ContactMonthCounted, Field(discriminator="type")]
 
 Event = ChatEvent | PathwayEvent | FeedbackEvent | ContactEvent
 
@@ -520,5 +540,5 @@ PATHWAY = Stream("pathway", "pathway.events", TypeAdapter(PathwayEvent), ("enrol
 FEEDBACK = Stream(
     "feedback", "feedback.events", TypeAdapter(FeedbackEvent), ("recipient", "survey_id")
 )
-CONTACT = Stream("contact", "contact.events", TypeAdapter(ContactEvent), ("contact_id",))
+CONTACT = Stream("contact", "contact.events", TypeAdapter(ContactEvent), ("contact_id", "unit_id"))
 STREAMS: dict[str, Stream[Event]] = {s.name: s for s in (CHAT, PATHWAY, FEEDBACK, CONTACT)}

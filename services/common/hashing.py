@@ -26,5 +26,10 @@ def to_e164(phone: str, default_region: str = "FI") -> str:
 
 def hash_recipient(phone: str, key: str) -> str:
     """Lowercase hex HMAC-SHA256 of the E.164 number under the deployment's key."""
-    e164 = to_e164(phone)
-    return hmac.new(key.encode(), e164.encode(), hashlib.sha256).hexdigest()
+    return hash_identifier(to_e164(phone), key)
+
+
+def hash_identifier(text: str, key: str) -> str:
+    """Lowercase hex HMAC-SHA256 of a recipient's identifier as it is (a number already in
+    E.164, or an export's own id for a person) under the deployment's key."""
+    return hmac.new(key.encode(), text.encode(), hashlib.sha256).hexdigest()

@@ -13,7 +13,7 @@ from datetime import date, datetime
 from typing import NamedTuple
 from zoneinfo import ZoneInfo
 
-from services.common.events import ContactEvent
+from services.common.events import ContactRecorded
 from services.common.figures import local_day
 
 DIMENSIONS = ("unit_id", "service_area", "channel", "contact_mode_code", "age_band", "municipality")
@@ -57,7 +57,7 @@ class ContactRecord(NamedTuple):
         )
 
 
-def from_event(event: ContactEvent, service_area_of: dict[str, str]) -> ContactRecord:
+def from_event(event: ContactRecorded, service_area_of: dict[str, str]) -> ContactRecord:
     data = event.data
     return ContactRecord(  # in field order: positional arguments cost half of keywords
         data.contact_id,

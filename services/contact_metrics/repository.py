@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from services.common.figures import local_day
 from services.common.history import Stories
 from services.common.sql import BulkInsert, CountsTable, fetch
+from services.contact_metrics.month_counts import MonthCount
 from services.contact_metrics.records import DIMENSIONS, ContactRecord, DailyKey
 
 STORIES = Stories(key="contact_id", facts="contact_records")
@@ -36,6 +37,24 @@ _UPSERT_RECORDS = BulkInsert(
 _DAILY = CountsTable(
     "contact_daily", {"day": "date", **dict.fromkeys(DIMENSIONS, "text")}, ["contacts"]
 )
+_NEWER_COUNTS = BulkInsert(
+    "contact_month_counts",
+    {
+        "month": "date",
+        "unit_id": "text",
+        "channel": "text",
+        "export": "text",
+        "service_area": "text",
+        "contacts": "bigint",
+        "event_id": "text",
+        "time": "timestamptz",
+    },
+    "ON CONFLICT (month, unit_id, channel, export) DO UPDATE SET "
+    "service_area = EXCLUDED.service_area, contacts = EXCLUDED.contacts, "
+    "event_id = EXCLUDED.event_id, time = EXCLUDED.time "
+    "WHERE (EXCLUDED.time, EXCLUDED.event_id) "
+    "> (contact_month_counts.time, contact_month_counts.event_id)",
+)
 
 
 async def load_records(conn: AsyncConnection, ids: Collection[str]) -> dict[str, ContactRecord]:
@@ -57,6 +76,12 @@ async def replace_records(
 
 async def add_daily(conn: AsyncConnection, deltas: Mapping[DailyKey, int]) -> None:
     await _DAILY.add(conn, {(*key, "contacts"): n for key, n in deltas.items()})
+
+
+async def replace_month_counts(conn: AsyncConnection, counts: Sequence[MonthCount]) -> None:
+    """Store each count unless the stored one of its key is later; `counts` holds one count
+    per key, in key order."""
+    await _NEWER_COUNTS.run(conn, counts)
 
 
 async def unit_day_counts(

@@ -1,6 +1,8 @@
 """How contact events change contact_metrics' state: the current record of each contact and
-the per-day counts (docs/events.md, docs/metrics.md). Contacts are keyed by contact id, so one
-partition holds every version of a contact: no locks needed."""
+the per-day counts, and the monthly counts made elsewhere, kept apart (docs/events.md,
+docs/metrics.md). Contacts are keyed by contact id, so one partition holds every version of a
+contact: no locks needed. Monthly counts replace by (event time, event id) in the upsert itself,
+so they need none either."""
 
 from __future__ import annotations
 
@@ -12,9 +14,9 @@ from zoneinfo import ZoneInfo
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from services.common.consumer import BackgroundTask, Consumed, Domain, periodic
-from services.common.events import ContactEvent
+from services.common.events import ContactEvent, ContactMonthCounted, ContactRecorded
 from services.common.registry import Registry
-from services.contact_metrics import exports, repository
+from services.contact_metrics import exports, month_counts, repository
 from services.contact_metrics.exports import WINDOWS, Share, unit_shares
 from services.contact_metrics.records import DailyKey, changes, from_event, latest
 
@@ -29,7 +31,17 @@ class ContactMetrics(Domain[ContactEvent, Counter[DailyKey]]):
     async def apply(
         self, conn: AsyncConnection, events: Sequence[Consumed[ContactEvent]]
     ) -> Counter[DailyKey]:
-        candidates = latest(from_event(c.event, self.service_area_of) for c in events)
+        counted = [
+            month_counts.from_event(c.event, self.service_area_of)
+            for c in events
+            if isinstance(c.event, ContactMonthCounted)
+        ]
+        await repository.replace_month_counts(conn, month_counts.latest(counted))
+        candidates = latest(
+            from_event(c.event, self.service_area_of)
+            for c in events
+            if isinstance(c.event, ContactRecorded)
+        )
         stored = await repository.load_records(conn, candidates)
         replacing, deltas = changes(candidates.values(), stored, self.tz)
         await repository.replace_records(conn, replacing, self.tz)

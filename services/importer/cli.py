@@ -16,12 +16,12 @@ from aiokafka import AIOKafkaProducer
 from aiokafka.errors import KafkaError
 from openpyxl.utils.exceptions import InvalidFileException
 
-from services.common.events import CHAT, ChatEvent
+from services.common.events import Envelope
 from services.common.producer import publish, started_producer
 from services.common.settings import get_settings
-from services.importer.chat_log import BadRow, chat_events
 from services.importer.files import read_rows
 from services.importer.mapping import BadMapping, Mapping, load_mapping
+from services.importer.rows import BadRow
 
 PROG = "kanava import"
 BATCH = 5000  # events sent before waiting for the broker's acknowledgements
@@ -76,19 +76,24 @@ def run(args: argparse.Namespace) -> int:
 
 
 async def send(path: Path, total: int, mapping: Mapping, dry_run: bool) -> Outcome:
-    """Read the file's rows again, one at a time, and send their events in batches."""
+    """Read the file's rows again, one at a time, and send their events in batches (all at
+    the end, combined, for a source that combines them)."""
     outcome = Outcome()
-    pending: list[ChatEvent] = []
+    key = get_settings().phone_hash_key.get_secret_value()
+    combine = mapping.kind.combine
+    pending: list[Envelope] = []
     async with _producer(dry_run) as producer:
         for line, row in read_rows(path, mapping):
             outcome.rows += 1
             try:
-                pending += chat_events(mapping, row)
+                pending += mapping.kind.events(mapping, row, key)
             except BadRow as exc:
                 outcome.bad.append((line, str(exc), row))
-            if len(pending) >= BATCH or outcome.rows == total:
+            if (len(pending) >= BATCH and combine is None) or outcome.rows == total:
+                if combine is not None:
+                    pending = combine(mapping, pending)
                 if producer is not None:
-                    await publish(producer, CHAT, pending)
+                    await publish(producer, mapping.kind.stream, pending)
                 outcome.events += len(pending)
                 pending = []
             if outcome.rows % PROGRESS_EVERY == 0:
@@ -114,7 +119,7 @@ def _n(count: int) -> str:
 def write_errors(path: Path, mapping: Mapping, bad: list[tuple[int, str, dict[str, str]]]) -> None:
     """A line per bad row: its line, why, and the mapped columns as they were (the columns not
     mapped are left out: an export may hold more than Kanava needs)."""
-    columns = list(mapping.columns.values())
+    columns = mapping.mapped_columns
     with path.open("w", encoding="utf-8", newline="") as file:
         writer = csv.writer(file)
         writer.writerow(["line", "reason", *columns])

@@ -60,6 +60,6 @@ def _text(value: object, mapping: Mapping) -> str:
 
 
 def _check_header(path: Path, mapping: Mapping, header: Iterable[str]) -> None:
-    missing = sorted(set(mapping.columns.values()) - set(header))
+    missing = sorted(set(mapping.mapped_columns) - set(header))
     if missing:
         raise BadMapping(f"{path}: no column {', '.join(map(repr, missing))} in the header")

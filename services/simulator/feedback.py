@@ -273,6 +273,22 @@ def recipient(pool: int, person: int, key: str) -> str:
     return hash_recipient(mobile_number(pool, person), key)
 
 
+def group_of(profile: UnitProfile) -> int:
+    """The people of a unit's pool who can be surveyed on one day (a group of 31)."""
+    return math.ceil(POOL_FACTOR * profile.visits_per_weekday * 1.2)
+
+
+def numbers_of(registry: Registry, key: str) -> dict[str, str]:
+    """Every unit's pool: each recipient (hashed with `key`) and its number in clear, for the
+    sample exports of a survey tool, which know the numbers."""
+    numbers = {}
+    for pool, unit_id in enumerate(sorted(unit.id for unit in registry.units)):
+        people = RECIPIENT_GROUPS * group_of(UNIT_PROFILES.get(unit_id, DEFAULT_PROFILE))
+        for person in range(people):
+            numbers[recipient(pool, person, key)] = mobile_number(pool, person)
+    return numbers
+
+
 class UnitDay:
     """The surveys after one unit's visits of one day, and what comes back."""
 
@@ -297,7 +313,7 @@ class UnitDay:
             return []
         factor = WEEKDAY_FACTOR[weekday] if weekday < 5 else WEEKEND_FACTOR
         mean = self.profile.visits_per_weekday * factor
-        group_size = math.ceil(POOL_FACTOR * self.profile.visits_per_weekday * 1.2)
+        group_size = group_of(self.profile)
         visits = min(group_size, max(0, round(self.rng.gauss(mean, math.sqrt(mean)))))
         send_day = self.day + timedelta(days=1)
         group = send_day.toordinal() % RECIPIENT_GROUPS

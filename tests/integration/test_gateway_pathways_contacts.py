@@ -3,7 +3,9 @@ hand-worked scenarios of their store tests."""
 
 from __future__ import annotations
 
+from datetime import date
 from pathlib import Path
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -12,10 +14,13 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from services.common.registry import load_registry
 from services.common.settings import DEFAULT_DIGITAL_CHANNELS, Settings
 from services.contact_metrics.service import ContactMetrics
+from services.gateway.contacts.repository import whole_months
 from services.pathway_metrics.service import PathwayMetrics
 from tests.integration import test_contact_metrics_store as contacts
 from tests.integration import test_pathway_metrics_store as pathways
 from tests.support.apply import apply_batch
+from tests.support.chat_events import at
+from tests.support.contact_events import month_count
 from tests.support.gateway import gateway, token
 
 HELSINKI = ZoneInfo("Europe/Helsinki")
@@ -102,3 +107,100 @@ async def test_digital_share(engine: AsyncEngine, registry: Path) -> None:
         ("u2", 1.0),
     ]
     assert (narrow["rows"][0]["digital_share"], narrow["digital_channels"]) == (0.2, ["chat"])
+
+
+def month_counts() -> list[Any]:
+    """Imported monthly counts beside the recorded week (u1: in_person, chat, phone; u2:
+    message, video, on 3 and 4 November 2025). October 2025 has no recorded contact, so its
+    counts are the figures: u1 in_person 60, e_service 20 and, from another export, message
+    5; u2 video 10, phone 30. November's counts (u1 in_person 100, chat 50; u2 phone 1000)
+    are ignored: both units have recorded contacts in November."""
+    when = at(6, "12:00:00")
+    return [
+        month_count("u1", "in_person", "2025-10", 60, when),
+        month_count("u1", "e_service", "2025-10", 20, when),
+        month_count("u1", "message", "2025-10", 5, when, export="kanta"),
+        month_count("u2", "video", "2025-10", 10, when),
+        month_count("u2", "phone", "2025-10", 30, when),
+        month_count("u1", "in_person", "2025-11", 100, when),
+        month_count("u1", "chat", "2025-11", 50, when),
+        month_count("u2", "phone", "2025-11", 1000, when),
+    ]
+
+
+async def test_digital_share_with_imported_monthly_counts(
+    engine: AsyncEngine, registry: Path
+) -> None:
+    domain = ContactMetrics(load_registry(registry), HELSINKI, DEFAULT_DIGITAL_CHANNELS)
+    await apply_batch(engine, domain, [*contacts.week(), *month_counts()])
+    reader, u2_only = await token(engine), await token(engine, units=["u2"])
+    url = "/v1/contacts/digital-share?from=2025-10-01&to=2025-11-30"
+    async with gateway(engine, registry) as client:
+        months = (await client.get(f"{url}&granularity=month", headers=reader)).json()
+        units = (await client.get(f"{url}&granularity=month&by=unit", headers=reader)).json()
+        total = (await client.get(f"{url}&granularity=total", headers=reader)).json()
+        days = (await client.get(url, headers=reader)).json()
+        cut = (
+            await client.get(
+                "/v1/contacts/digital-share?from=2025-10-02&to=2025-11-30&granularity=month",
+                headers=reader,
+            )
+        ).json()
+        mine = (await client.get(f"{url}&granularity=month", headers=u2_only)).json()
+    # October: in_person 60, e_service 20, message 5, video 10, phone 30: 35 digital of 125
+    october = {"e_service": 20, "in_person": 60, "message": 5, "phone": 30, "video": 10}
+    november = {"chat": 1, "in_person": 1, "message": 1, "phone": 1, "video": 1}
+    assert months["rows"] == [
+        {
+            "period": "2025-10",
+            "unit_id": None,
+            "contacts": 125,
+            "digital_contacts": 35,
+            "digital_share": 0.28,
+            "by_channel": october,
+        },
+        {
+            "period": "2025-11",
+            "unit_id": None,
+            "contacts": 5,
+            "digital_contacts": 3,
+            "digital_share": 0.6,
+            "by_channel": november,
+        },
+    ]
+    assert [
+        (r["period"], r["unit_id"], r["contacts"], r["digital_contacts"]) for r in units["rows"]
+    ] == [
+        ("2025-10", "u1", 85, 25),
+        ("2025-10", "u2", 40, 10),
+        ("2025-11", "u1", 3, 1),  # the recorded contacts only, not 3 + 150
+        ("2025-11", "u2", 2, 2),
+    ]
+    assert [(r["period"], r["contacts"], r["digital_contacts"]) for r in total["rows"]] == [
+        ("total", 130, 38)
+    ]
+    # counts have no days; a range that cuts October leaves its counts out
+    assert [(r["period"], r["contacts"]) for r in days["rows"]] == [
+        ("2025-11-03", 4),
+        ("2025-11-04", 1),
+    ]
+    assert [(r["period"], r["contacts"]) for r in cut["rows"]] == [("2025-11", 5)]
+    assert [(r["period"], r["contacts"], r["digital_contacts"]) for r in mine["rows"]] == [
+        ("2025-10", 40, 10),
+        ("2025-11", 2, 2),
+    ]
+
+
+def test_whole_months_of_a_range() -> None:
+    assert whole_months(date(2025, 10, 1), date(2025, 11, 30)) == (
+        date(2025, 10, 1),
+        date(2025, 11, 1),
+    )
+    assert whole_months(date(2025, 10, 2), date(2025, 11, 29)) == (
+        date(2025, 11, 1),
+        date(2025, 10, 1),
+    )
+    assert whole_months(date(2024, 2, 1), date(2024, 2, 29)) == (
+        date(2024, 2, 1),
+        date(2024, 2, 1),
+    )

@@ -5,7 +5,7 @@ lines while the good ones go on, and a dry run that sends nothing."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from datetime import date, datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -20,7 +20,6 @@ from services.chat_metrics.service import ChatMetrics
 from services.cli import main
 from services.common.events import CHAT, ChatEvent
 from services.common.registry import load_registry
-from services.common.settings import get_settings
 from services.importer.chat_log import BadRow, chat_events
 from services.importer.files import read_rows
 from services.importer.mapping import Mapping, load_mapping
@@ -52,14 +51,6 @@ def files(tmp_path: Path) -> tuple[Path, Path]:
     export.write_text(EXPORT, encoding="utf-8")
     mapping.write_text(MAPPING, encoding="utf-8")
     return export, mapping
-
-
-@pytest.fixture
-def broker(own_broker: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
-    monkeypatch.setenv("KANAVA_KAFKA_BOOTSTRAP", own_broker)
-    get_settings.cache_clear()
-    yield own_broker
-    get_settings.cache_clear()
 
 
 @pytest.fixture

@@ -32,7 +32,7 @@ from tests.integration.test_chat_metrics_store import WAIT
 from tests.integration.test_gateway_feedback import HISTORIES, SINCE, plan, survey_events
 from tests.support.apply import apply_batch
 from tests.support.chat_events import chat
-from tests.support.contact_events import contact
+from tests.support.contact_events import contact, month_count
 from tests.support.feedback_events import answered, failed, sent
 from tests.support.gateway import gateway, token
 from tests.support.infra import project_root
@@ -502,6 +502,62 @@ async def test_the_figures_equal_the_query_endpoints(engine: AsyncEngine, regist
     same(u1_share, sa1["units"][0]["digital_share"]["month"])
     same(u2_share, sa2["units"][0]["digital_share"]["month"])
     same(share_all["rows"][0], report["total"]["digital_share"]["month"])
+
+
+def imported_counts() -> list[Any]:
+    """Monthly counts imported beside the recorded contacts of contact_events(): October 2024
+    u1 in_person 500 (ignored: u1 has recorded contacts that month), u2 in_person 30 and video
+    10 (u2 has none: 10/40); March 2025 u1 in_person 14, chat 6 (6/20); October 2025 u2 phone
+    99 (ignored: u2 has recorded contacts)."""
+    when = t(2025, 11, 2)
+    return [
+        month_count("u1", "in_person", "2024-10", 500, when),
+        month_count("u2", "in_person", "2024-10", 30, when),
+        month_count("u2", "video", "2024-10", 10, when),
+        month_count("u1", "in_person", "2025-03", 14, when),
+        month_count("u1", "chat", "2025-03", 6, when),
+        month_count("u2", "phone", "2025-10", 99, when),
+    ]
+
+
+async def test_imported_monthly_counts_fill_the_months_without_recorded_contacts(
+    engine: AsyncEngine, registry: Path
+) -> None:
+    contacts = ContactMetrics(load_registry(registry), HELSINKI, DEFAULT_DIGITAL_CHANNELS)
+    await apply_batch(engine, contacts, imported_counts())
+    reader = await token(engine)
+    year_before = "from=2024-10-01&to=2024-10-31&granularity=month"
+    async with gateway(engine, registry) as client:
+        report = (await client.get(URL, headers=reader)).json()
+        api_units = (
+            await client.get(f"/v1/contacts/digital-share?{year_before}&by=unit", headers=reader)
+        ).json()
+    total = report["total"]["digital_share"]
+    assert total["month"] == share(
+        {"chat": 2, "in_person": 6, "message": 1, "phone": 2, "video": 1}
+    )
+    # u1's recorded in_person 3, message 1 and u2's imported in_person 30, video 10: 11/44
+    assert total["year_before"] == share({"in_person": 33, "message": 1, "video": 10})
+    sa1, sa2 = report["service_areas"]
+    u1_share, u2_share = sa1["units"][0]["digital_share"], sa2["units"][0]["digital_share"]
+    assert (u1_share["month"], u1_share["year_before"]) == (
+        U1_SHARE,
+        share({"in_person": 3, "message": 1}),
+    )
+    assert (u2_share["month"], u2_share["year_before"]) == (
+        U2_SHARE,
+        share({"in_person": 30, "video": 10}),
+    )
+    trend = {p["month"]: p["digital_share"] for p in report["trend"]}
+    assert {month: value for month, value in trend.items() if value is not None} == {
+        "2024-10": 0.25,
+        "2025-03": 0.3,
+        "2025-09": 0.5,
+        "2025-10": 4 / 12,
+    }
+    u1_api, u2_api = api_units["rows"]
+    assert {k: u1_api[k] for k in u1_share["year_before"]} == u1_share["year_before"]
+    assert {k: u2_api[k] for k in u2_share["year_before"]} == u2_share["year_before"]
 
 
 async def test_the_same_month_twice_gives_the_same_figures(

@@ -27,3 +27,29 @@ def contact(
         channel=channel,
         **data,
     )
+
+
+def month_count(
+    unit: str,
+    channel: str,
+    month: str,
+    contacts: int,
+    when: datetime,
+    event_id: str | None = None,
+    export: str = "avohilmo-2024",
+    **data: Any,
+) -> Any:
+    """A `contact.month_counted`: `contacts` of `unit` in `channel` in `month`, counted at
+    `when`."""
+    return build(
+        CONTACT,
+        "contact.month_counted",
+        when,
+        event_id,
+        export=export,
+        unit_id=unit,
+        channel=channel,
+        month=month,
+        contacts=contacts,
+        **data,
+    )

@@ -84,6 +84,18 @@ VALID = [
             "age_band": "65-74",
         },
     ),
+    (
+        CONTACT,
+        "contact.month_counted",
+        {
+            "export": "avohilmo-2024",
+            "unit_id": "u",
+            "channel": "in_person",
+            "month": "2024-11",
+            "contacts": 1234,
+            "service_area": "sa1",
+        },
+    ),
 ]
 
 
@@ -164,6 +176,34 @@ def test_bad_events_are_rejected_with_a_reason(body: bytes, reason: str) -> None
     assert caught.value.detail
 
 
+COUNTED = {"export": "x", "unit_id": "u", "channel": "chat", "month": "2024-01", "contacts": 5}
+
+
+@pytest.mark.parametrize(
+    ("change", "reason"),
+    [
+        ({"month": "2024-13"}, "invalid_value"),
+        ({"month": "2024-1"}, "invalid_value"),
+        ({"month": "2024-01-01"}, "invalid_value"),
+        ({"contacts": -1}, "invalid_value"),
+        ({"contacts": 5.0}, "invalid_value"),
+        ({"contacts": "5"}, "invalid_value"),
+        ({"contacts": 1_000_000_001}, "invalid_value"),
+        ({"channel": "Chat"}, "invalid_value"),
+        ({"export": ""}, "invalid_value"),
+        ({"month": None}, "invalid_value"),
+        ({"contacts": ...}, "missing_field"),
+        ({"export": ...}, "missing_field"),
+    ],
+)
+def test_bad_month_counts_are_rejected_with_a_reason(change: dict[str, Any], reason: str) -> None:
+    data = {k: v for k, v in (COUNTED | change).items() if v is not ...}
+    with pytest.raises(InvalidEvent) as caught:
+        CONTACT.parse(raw("contact.month_counted", data), NOW, HOUR)
+    assert caught.value.reason == reason
+    assert caught.value.detail.startswith(f"contact.month_counted.data.{next(iter(change))}:")
+
+
 def test_time_exactly_one_hour_ahead_is_accepted() -> None:
     body = raw(
         "chat.queued", {"contact_id": "c", "queue_id": "q"}, time="2025-11-03T14:00:00+01:00"
@@ -203,6 +243,12 @@ def test_score_out_of_range_in_a_structured_answer_is_rejected() -> None:
             "contact.recorded",
             {"contact_id": "k", "unit_id": "u", "channel": "phone"},
             b"k",
+        ),
+        (
+            CONTACT,
+            "contact.month_counted",
+            {"export": "x", "unit_id": "u-7", "channel": "chat", "month": "2024-01", "contacts": 0},
+            b"u-7",
         ),
     ],
 )

@@ -146,7 +146,9 @@ def texts(
             t(
                 "Contacts in the digital channels ({channels}) ÷ all contacts. Target "
                 "{target}: the national target for the share of service users aged 20+ "
-                "dealing digitally, applied here to contacts.",
+                "dealing digitally, applied here to contacts. A unit's month without recorded "
+                "contacts counts its imported monthly counts (history from before go-live); a "
+                "month with recorded contacts counts those only, never both.",
                 channels=digital,
                 target=t.whole_percent(DIGITAL_SHARE_TARGET),
             ),
