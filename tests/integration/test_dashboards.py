@@ -26,7 +26,9 @@ Also `promtool check metrics` on every service's /metrics text.
 And one figure, one value: on that same data, the API, the monthly report, /metrics (through
 Prometheus) and the dashboards' SQL give exactly the same float for today's and the month's
 service level of a queue, the month's NPS, ci95 and response rate of a unit, its digital share
-today and in the month, NPS over 30 days, and a pathway's completion rate in the month.
+today and in the month, NPS over 30 days, a unit's statements of the national feedback model
+over 30 days (n, mean and the answers 1-5 of each), and a pathway's completion rate in the
+month.
 """
 
 from __future__ import annotations
@@ -107,6 +109,9 @@ RATE_INTERVAL = "1m"
 # (dashboard file, panel title) → why it may be empty at a given moment. Such a panel's queries
 # must still run without error. None is needed: the data above covers every panel.
 NOT_CHECKED_FOR_DATA: dict[tuple[str, str], str] = {}
+# customer-feedback.json's panels of the national feedback model's statements
+STATEMENT_TABLE = "Statements: mean answer by unit in the time range"
+STATEMENT_BARS = "Statements: distribution of answers in the time range"
 
 
 # --------------------------------------------------------------------------------------------
@@ -641,6 +646,13 @@ async def check_figures_agree(
             unit_id=unit,
             granularity="total",
         )
+        statements_30d = await api.rows(
+            "/v1/feedback/statements",
+            today - timedelta(days=29),
+            today,
+            unit_id=unit,
+            granularity="total",
+        )
         share_day = await api.row("/v1/contacts/digital-share", today, today, unit_id=unit)
         share_month = await api.month("/v1/contacts/digital-share", month, unit_id=unit)
         pathway_month = await api.month("/v1/pathways/stats", month, pathway_id=pathway)
@@ -666,6 +678,18 @@ async def check_figures_agree(
     unit_30d = await sql.row(
         "customer-feedback.json",
         "NPS by unit in the time range",
+        {"unit": [unit]},
+        since(today - timedelta(days=29)),
+    )
+    unit_statements_30d = await sql.rows(
+        "customer-feedback.json",
+        STATEMENT_TABLE,
+        {"unit": [unit]},
+        since(today - timedelta(days=29)),
+    )
+    answer_bars_30d = await sql.rows(
+        "customer-feedback.json",
+        STATEMENT_BARS,
         {"unit": [unit]},
         since(today - timedelta(days=29)),
     )
@@ -725,6 +749,14 @@ async def check_figures_agree(
                 ("response_rate", "kanava_feedback_response_ratio"),
             )
         },
+        "statements (n, mean, answers 1-5) over 30 days": [
+            [(r["statement"], r["n"], r["mean"], *r["answers"].values()) for r in statements_30d],
+            [tuple(r)[1:] for r in unit_statements_30d],  # the unit's: without its id
+        ],
+        "statement answers 1-5 over 30 days": [
+            [(r["statement"], *r["answers"].values()) for r in statements_30d],
+            [tuple(r) for r in answer_bars_30d],
+        ],
         "digital share today": [
             share_day["digital_share"],
             unit_share_day.digital_share,
@@ -748,7 +780,7 @@ async def check_figures_agree(
     return [
         f"{name}: {values} (the API's first)"
         for name, values in figures.items()
-        if values[0] is None or any(v != values[0] for v in values)
+        if values[0] in (None, []) or any(v != values[0] for v in values)
     ]
 
 
@@ -758,12 +790,15 @@ class Api:
     today: date
 
     async def row(self, path: str, first: date, last: date, **params: str) -> dict[str, Any]:
+        (row,) = await self.rows(path, first, last, **params)
+        return row
+
+    async def rows(self, path: str, first: date, last: date, **params: str) -> list[dict[str, Any]]:
         response = await self.client.get(
             path, params={"from": str(first), "to": str(last), **params}
         )
         assert response.status_code == 200, f"{path}: {response.text}"
-        (row,) = response.json()["rows"]
-        found: dict[str, Any] = row
+        found: list[dict[str, Any]] = response.json()["rows"]
         return found
 
     async def month(self, path: str, month: Month, **params: str) -> dict[str, Any]:
@@ -797,6 +832,18 @@ class Panels:
         which: Callable[[Any], bool] = lambda row: True,
     ) -> Any:
         """The one row a SQL panel shows for these variables and this time range."""
+        (row,) = [r for r in await self.rows(dashboard_file, title, chosen, span) if which(r)]
+        return row
+
+    async def rows(
+        self,
+        dashboard_file: str,
+        title: str,
+        chosen: dict[str, list[str]],
+        span: tuple[datetime, datetime],
+    ) -> list[Any]:
+        """The rows a SQL panel shows for these variables (a constant's value may be chosen
+        too) and this time range."""
         dashboard = load(dashboard_file)
         (panel,) = (p for p in panels(dashboard) if p["title"] == title)
         (target,) = panel["targets"]
@@ -806,8 +853,7 @@ class Panels:
         query = substitute_variables(query_of(target), values, POSTGRES)
         query = substitute_macros(query, *span, POSTGRES)
         assert "$" not in query, query
-        (row,) = [r for r in await run_sql(self.engine, query) if which(r)]
-        return row
+        return await run_sql(self.engine, query)
 
 
 def fixed_value(variable: dict[str, Any]) -> list[str]:

@@ -3,15 +3,20 @@ the national model's statements, worked out by hand."""
 
 from __future__ import annotations
 
+from datetime import date, datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
+from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from services.common.registry import load_registry
 from services.common.settings import Settings
 from services.feedback_ingest.service import FeedbackIngest
+from tests.integration.test_dashboards import STATEMENT_BARS as BARS
+from tests.integration.test_dashboards import STATEMENT_TABLE as TABLE
+from tests.integration.test_dashboards import Panels
 from tests.integration.test_feedback_store import R1, R2, R3, R4, R5, R6, REGISTRY
 from tests.support.apply import apply_batch
 from tests.support.chat_events import at
@@ -19,6 +24,7 @@ from tests.support.feedback_events import answered, sent
 from tests.support.gateway import gateway, token
 
 RANGE = "from=2025-11-03&to=2025-11-04"
+FILE = "customer-feedback.json"
 # (survey, recipient, unit, day of November, NPS score, statements)
 SURVEYS = [
     ("s1", R1, "u1", 3, 9, {"t1": 5, "t2": 4}),
@@ -172,3 +178,56 @@ async def test_the_monthly_report_has_the_statements(engine: AsyncEngine, regist
     ]
     assert "statements,unit,,u2,t1,Unit 2,mean,,,,," in lines
     assert len(lines) == 5 * 8
+
+
+async def test_the_view_grafana_reads_has_each_answer_and_nothing_personal(
+    engine: AsyncEngine, registry: Path
+) -> None:
+    async with engine.connect() as conn:
+        rows = await conn.execute(
+            text("SELECT * FROM feedback_statement_answers ORDER BY day, unit_id, statement, value")
+        )
+    assert list(rows.keys()) == ["day", "unit_id", "service_area", "statement", "value"]
+    nov3, nov4 = date(2025, 11, 3), date(2025, 11, 4)
+    assert [tuple(r) for r in rows] == [
+        (nov3, "u1", "sa1", "t1", 2),  # s3
+        (nov3, "u1", "sa1", "t1", 4),  # s2
+        (nov3, "u1", "sa1", "t1", 5),  # s1
+        (nov3, "u1", "sa1", "t2", 1),  # s3
+        (nov3, "u1", "sa1", "t2", 4),  # s1
+        (nov3, "u2", "sa2", "t1", 3),  # s5
+        (nov4, "u1", "sa1", "t1", 5),  # s6; s4 answered no statement
+    ]
+
+
+async def test_the_dashboard_panels_show_the_statements_worked_out_by_hand(
+    engine: AsyncEngine, registry: Path
+) -> None:
+    panels, units = Panels(engine), {"unit": ["u1", "u2"]}
+    helsinki = ZoneInfo("Europe/Helsinki")
+    both_days = datetime(2025, 11, 3, tzinfo=helsinki), datetime(2025, 11, 5, tzinfo=helsinki)
+    fourth = datetime(2025, 11, 4, tzinfo=helsinki), datetime(2025, 11, 4, 23, tzinfo=helsinki)
+    least_two = {**units, "min_responses": ["2"]}
+    # unit, statement, n, mean, answered_1 … answered_5: the API's rows by unit (above)
+    assert [tuple(r) for r in await panels.rows(FILE, TABLE, least_two, both_days)] == [
+        ("u1", "t1", 4, 4.0, 0, 1, 0, 1, 2),  # 5, 4, 2, 5: 16 / 4
+        ("u1", "t2", 2, 2.5, 1, 0, 0, 1, 0),  # 4, 1: 5 / 2
+        ("u2", "t1", 1, None, 0, 0, 1, 0, 0),  # one answer: the mean is left out
+    ]
+    # the dashboard's own min_responses, 5: every mean left out, the counts still shown
+    assert [tuple(r) for r in await panels.rows(FILE, TABLE, units, both_days)] == [
+        ("u1", "t1", 4, None, 0, 1, 0, 1, 2),
+        ("u1", "t2", 2, None, 1, 0, 0, 1, 0),
+        ("u2", "t1", 1, None, 0, 0, 1, 0, 0),
+    ]
+    assert [tuple(r) for r in await panels.rows(FILE, TABLE, least_two, fourth)] == [
+        ("u1", "t1", 1, None, 0, 0, 0, 0, 1),  # s6 only
+    ]
+    # statement, answered 1 … 5 over the units chosen
+    assert [tuple(r) for r in await panels.rows(FILE, BARS, units, both_days)] == [
+        ("t1", 0, 1, 1, 1, 2),  # 5, 4, 2, 3, 5
+        ("t2", 1, 0, 0, 1, 0),  # 4, 1
+    ]
+    assert [tuple(r) for r in await panels.rows(FILE, BARS, {"unit": ["u2"]}, both_days)] == [
+        ("t1", 0, 0, 1, 0, 0),
+    ]

