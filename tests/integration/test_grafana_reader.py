@@ -62,7 +62,7 @@ def _migration(name: str) -> ModuleType:
 READABLE = sorted(
     [
         *_migration("0008_grafana_reader").DASHBOARD_TABLES,
-        _migration("0013_statement_answers_view").VIEW,
+        _migration("0014_statement_answers_view").VIEW,
     ]
 )
 PASSWORD = "grafana-reader-test-password"
@@ -220,7 +220,7 @@ async def test_a_migrating_role_that_may_not_create_roles_migrates_all_the_same(
 
     with caplog.at_level(logging.WARNING, logger="kanava.migrations"):
         await asyncio.to_thread(migrate, as_migrator("before_role"))
-    # one warning per revision that grants the reader: 0008 (the role and its access), 0013
+    # one warning per revision that grants the reader: 0008 (the role and its access), 0014
     warnings = [r.getMessage() for r in caplog.records if r.name == "kanava.migrations"]
     asked = f"role {READER} not created: the migrating role may not create roles. As an "
     asked += "administrator run: "

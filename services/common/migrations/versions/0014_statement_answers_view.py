@@ -6,8 +6,8 @@ unreadable to Grafana.
 
 A view runs with its owner's rights, so SELECT on it is all the reader needs.
 
-Revision ID: 0013
-Revises: 0012
+Revision ID: 0014
+Revises: 0013
 Create Date: 2026-12-08
 """
 
@@ -15,8 +15,8 @@ from alembic import op
 
 from services.common import grafana_reader
 
-revision = "0013"
-down_revision = "0012"
+revision = "0014"
+down_revision = "0013"
 branch_labels = None
 depends_on = None
 
