@@ -1,7 +1,8 @@
 """`kanava sample-exports DIR`: a county's history before go-live as the files its systems
 export, from the simulator's world: a chat log (Finnish Excel: `;`, Finnish headers), SMS
-survey results (phone numbers in clear, as the survey tool has them) and care-pathway starts,
-each with the mapping file (docs/import.md) that `kanava import` reads it with.
+survey results (phone numbers in clear, as the survey tool has them), care-pathway starts and
+the patient records' monthly contact counts by unit and channel, each with the mapping file
+(docs/import.md) that `kanava import` reads it with.
 
 Each export is one entry of EXPORTS: its file, header, mapping and rows. The rows fold each
 story's simulated events into one row (a chat, a survey, an enrolment), so importing them gives
@@ -16,7 +17,7 @@ import csv
 import sys
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from datetime import date, datetime, time
+from datetime import date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -31,10 +32,11 @@ from services.common.events import (
     SurveyDeliveryFailed,
     SurveySent,
 )
-from services.common.months import months_before
+from services.common.months import Month, months_before
 from services.common.registry import Registry, load_registry
 from services.common.settings import get_settings
 from services.simulator.chat import simulate_chat
+from services.simulator.contacts import expected_contacts, plan_of
 from services.simulator.feedback import STATEMENTS, numbers_of, simulate_feedback_scored
 from services.simulator.pathways import simulate_pathways
 from services.simulator.run import SURVEY_LIFETIME
@@ -182,6 +184,61 @@ def pathway_rows(world: World) -> Iterator[Row]:
         ]
 
 
+CONTACT_MONTH = "%m/%Y"
+CHANNEL_NAMES = {  # as a patient-record report names the channels
+    "in_person": "Vastaanottokäynti",
+    "home_visit": "Kotikäynti",
+    "phone": "Puhelu",
+    "video": "Videovastaanotto",
+    "chat": "Chat",
+    "message": "Viesti",
+    "e_service": "Sähköinen asiointi",
+    "pathway": "Digihoitopolku",
+    "other": "Muu",
+}
+
+
+def contact_count_rows(world: World) -> Iterator[Row]:
+    """A row per unit, channel and whole month of the range: the contacts the simulator
+    expects (its daily means summed, split by the unit's channel mix), as a register that
+    kept only monthly counts would report them."""
+    units = {u.id: u.name for u in world.registry.units}
+    for month in whole_months(world):
+        for unit_id, name in units.items():
+            counts = expected_by_channel(unit_id, month)
+            for channel, count in counts.items():
+                if count:
+                    yield [
+                        name,
+                        CHANNEL_NAMES[channel],
+                        month.first.strftime(CONTACT_MONTH),
+                        str(count),
+                    ]
+
+
+def whole_months(world: World) -> Iterator[Month]:
+    month = Month.of(world.start.astimezone(world.tz).date())
+    if month.first < world.start.astimezone(world.tz).date():
+        month = month.shift(1)
+    while datetime.combine(month.last + timedelta(days=1), time(), world.tz) <= world.end:
+        yield month
+        month = month.shift(1)
+
+
+def expected_by_channel(unit_id: str, month: Month) -> dict[str, int]:
+    days = (month.first + timedelta(days=n) for n in range((month.last - month.first).days + 1))
+    total = sum(expected_contacts(unit_id, day) for day in days)
+    plan = plan_of(unit_id)
+    digital = sum(a * d for a, d in zip(plan.profile.ages, plan.digital_by_age, strict=True))
+    digital /= sum(plan.profile.ages)
+    shares: dict[str, float] = {}
+    for mix, part in ((plan.profile.digital, digital), (plan.profile.other, 1 - digital)):
+        weights = sum(w for _, w in mix)
+        for channel, weight in mix:
+            shares[channel] = shares.get(channel, 0.0) + part * weight / weights
+    return {channel: round(total * share) for channel, share in shares.items()}
+
+
 def _names(entries: list[Any]) -> dict[str, str]:
     return {entry.name: entry.id for entry in entries}
 
@@ -278,6 +335,24 @@ EXPORTS = (
             "pathways": _names(registry.pathways),
         },
         pathway_rows,
+    ),
+    Export(
+        "contact-counts.csv",
+        ";",
+        ("Yksikkö", "Yhteystapa", "Kuukausi", "Käyntejä"),
+        lambda registry: {
+            "source": "contact_counts",
+            "month_format": CONTACT_MONTH,
+            "columns": {
+                "unit": "Yksikkö",
+                "channel": "Yhteystapa",
+                "month": "Kuukausi",
+                "contacts": "Käyntejä",
+            },
+            "units": _names(registry.units),
+            "channels": {name: channel for channel, name in CHANNEL_NAMES.items()},
+        },
+        contact_count_rows,
     ),
 )
 

@@ -10,12 +10,20 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from services.common.events import ContactMonthCountedData
 from services.common.registry import load_registry
 from services.common.settings import get_settings
 from services.importer.files import read_rows
 from services.importer.mapping import load_mapping
 from services.importer.rows import BadRow
-from services.simulator.exports import EXPORTS, World, history, write_exports
+from services.simulator.contacts import expected_contacts, plan_of
+from services.simulator.exports import (
+    EXPORTS,
+    World,
+    contact_count_rows,
+    history,
+    write_exports,
+)
 from services.simulator.feedback import simulate_feedback
 from services.simulator.pathways import simulate_pathways
 
@@ -49,6 +57,8 @@ def test_the_exports_import_without_a_bad_row(tmp_path: Path) -> None:
     assert sorted(p.name for p in tmp_path.iterdir()) == [
         "chats.csv",
         "chats.yaml",
+        "contact-counts.csv",
+        "contact-counts.yaml",
         "pathway-starts.csv",
         "pathway-starts.yaml",
         "surveys.csv",
@@ -72,6 +82,28 @@ def test_the_exports_import_without_a_bad_row(tmp_path: Path) -> None:
     assert text.startswith("Keskustelun tunnus;Jono;Aloitettu;Jonoon;Vastattu;Päättynyt;")
 
 
+def test_contact_counts_are_whole_months_of_the_expected_contacts(tmp_path: Path) -> None:
+    registry = load_registry(get_settings().registry_file)
+    start = datetime(2025, 9, 15, tzinfo=HELSINKI)  # September and November cut: October only
+    chosen = World(registry, start, datetime(2025, 11, 6, tzinfo=HELSINKI), 1, HELSINKI, KEY)
+    write_exports(tmp_path, chosen)
+    path = tmp_path / "contact-counts.csv"
+    rows, counted = imported(path)
+    assert rows == counted["contact.month_counted"] > 0
+    mapping = load_mapping(path.with_suffix(".yaml"))
+    by_unit: Counter[str] = Counter()
+    for _, row in read_rows(path, mapping):
+        (event,) = mapping.kind.events(mapping, row, KEY)
+        assert isinstance(event.data, ContactMonthCountedData)
+        assert event.data.month == "2025-10"
+        by_unit[event.data.unit_id] += event.data.contacts
+    october = [date(2025, 10, day) for day in range(1, 32)]
+    for unit in registry.units:
+        expected = sum(expected_contacts(unit.id, day) for day in october)
+        channels = len(plan_of(unit.id).profile.digital) + len(plan_of(unit.id).profile.other)
+        assert abs(by_unit[unit.id] - expected) <= channels / 2  # each channel's count rounded
+
+
 def test_the_same_seed_writes_the_same_files(tmp_path: Path) -> None:
     write_exports(tmp_path / "a", world())
     write_exports(tmp_path / "b", world())
@@ -79,7 +111,9 @@ def test_the_same_seed_writes_the_same_files(tmp_path: Path) -> None:
     for export in EXPORTS:
         first = (tmp_path / "a" / export.file).read_bytes()
         assert first == (tmp_path / "b" / export.file).read_bytes()
-        assert first != (tmp_path / "c" / export.file).read_bytes()
+        # the contact counts are the simulator's expectations, the same in every world
+        seeded = export.rows is not contact_count_rows
+        assert (first != (tmp_path / "c" / export.file).read_bytes()) == seeded
 
 
 def test_a_history_is_the_months_before_its_day() -> None:
