@@ -6,7 +6,7 @@ TOOLS := .kanava/tools
 UV := $(TOOLS)/bin/uv
 VENV := .venv
 
-.PHONY: up test lint fmt typecheck pytest test-unit test-integration test-browser system-packages schemas bench bench-chat bench-feedback \
+.PHONY: up test lint fmt typecheck pytest test-unit test-integration test-browser system-packages schemas messages bench bench-chat bench-feedback \
 	bench-pathway bench-contact bench-pipeline bench-freshness bench-replay bench-nps bench-forecast
 
 $(UV):
@@ -69,6 +69,10 @@ system-packages:
 			install -y -qq --no-install-recommends $$missing; } \
 		|| echo "system-packages: apt-get could not install$$missing (run it as root)"; \
 	fi
+
+# The catalogues of the texts (docs/languages.md): extract the marked texts, update each .po.
+messages: $(VENV)/.synced
+	$(VENV)/bin/python -m services.common.messages
 
 schemas: $(VENV)/.synced
 	$(VENV)/bin/kanava schemas
