@@ -291,7 +291,13 @@ def interval_chart(
     return _svg(width, height, title, body)
 
 
-def bar_chart(title: str, bars: Sequence[Bar], legend: str, width: int = 560) -> str:
+def bar_chart(
+    title: str,
+    bars: Sequence[Bar],
+    legend: str,
+    width: int = 560,
+    others: str = "other channels",
+) -> str:
     """Horizontal bars on a 0..100 % axis; highlighted bars in colour, the rest grey."""
     label_w, text_w, row_h, top = 110, 130, 20, 40
     plot_w = width - label_w - text_w
@@ -300,7 +306,7 @@ def bar_chart(title: str, bars: Sequence[Bar], legend: str, width: int = 560) ->
         f'<rect x="{label_w}" y="16" width="12" height="9" fill="{BLUE}"/>',
         _text(label_w + 17, 24.5, legend, fill=MUTED),
         f'<rect x="{label_w + 250}" y="16" width="12" height="9" fill="{GREY}"/>',
-        _text(label_w + 267, 24.5, "other channels", fill=MUTED),
+        _text(label_w + 267, 24.5, others, fill=MUTED),
     ]
     for n, bar in enumerate(bars):
         mid = top + row_h * n + row_h / 2

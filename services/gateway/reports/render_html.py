@@ -558,7 +558,7 @@ def channel_chart(t: Translator, report: MonthlyReport) -> str:
     if month is not None:
         legend = t("digital channels: {share} of all", share=t.percent(month.digital_share))
     title = t("Contacts by channel, {month}", month=t.short_month(report.month))
-    return charts.bar_chart(title, bars, legend, width=700)
+    return charts.bar_chart(title, bars, legend, width=700, others=t("other channels"))
 
 
 # --- the page ---------------------------------------------------------------------------------
