@@ -7,14 +7,18 @@ import asyncio
 import contextlib
 import csv
 import sys
+from collections.abc import Callable, Iterator
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TextIO
 from zipfile import BadZipFile
 
 from aiokafka import AIOKafkaProducer
 from aiokafka.errors import KafkaError
 from openpyxl.utils.exceptions import InvalidFileException
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
 from services.common.events import Envelope
 from services.common.producer import publish, started_producer
@@ -26,6 +30,7 @@ from services.importer.rows import BadRow
 PROG = "kanava import"
 BATCH = 5000  # events sent before waiting for the broker's acknowledgements
 PROGRESS_EVERY = 10_000  # rows between two progress lines
+BAR_EVERY = 100  # rows between two updates of the progress bar
 SOME_ROWS_BAD = 3
 
 
@@ -79,26 +84,65 @@ async def send(path: Path, total: int, mapping: Mapping, dry_run: bool) -> Outco
     """Read the file's rows again, one at a time, and send their events in batches (all at
     the end, combined, for a source that combines them)."""
     outcome = Outcome()
+    async with _producer(dry_run) as producer:
+        with progress_shown(total, sys.stderr) as shown:
+            await _send_rows(path, total, mapping, producer, outcome, shown)
+    return outcome
+
+
+async def _send_rows(
+    path: Path,
+    total: int,
+    mapping: Mapping,
+    producer: AIOKafkaProducer | None,
+    outcome: Outcome,
+    shown: Callable[[Outcome], None],
+) -> None:
     key = get_settings().phone_hash_key.get_secret_value()
     combine = mapping.kind.combine
     pending: list[Envelope] = []
-    async with _producer(dry_run) as producer:
-        for line, row in read_rows(path, mapping):
-            outcome.rows += 1
-            try:
-                pending += mapping.kind.events(mapping, row, key)
-            except BadRow as exc:
-                outcome.bad.append((line, str(exc), row))
-            if (len(pending) >= BATCH and combine is None) or outcome.rows == total:
-                if combine is not None:
-                    pending = combine(mapping, pending)
-                if producer is not None:
-                    await publish(producer, mapping.kind.stream, pending)
-                outcome.events += len(pending)
-                pending = []
+    for line, row in read_rows(path, mapping):
+        outcome.rows += 1
+        try:
+            pending += mapping.kind.events(mapping, row, key)
+        except BadRow as exc:
+            outcome.bad.append((line, str(exc), row))
+        if (len(pending) >= BATCH and combine is None) or outcome.rows == total:
+            if combine is not None:
+                pending = combine(mapping, pending)
+            if producer is not None:
+                await publish(producer, mapping.kind.stream, pending)
+            outcome.events += len(pending)
+            pending = []
+        shown(outcome)
+
+
+@contextlib.contextmanager
+def progress_shown(total: int, stream: TextIO) -> Iterator[Callable[[Outcome], None]]:
+    """A progress bar on a terminal; elsewhere (a log, a pipe) a line every 10 000 rows."""
+    if not stream.isatty():
+
+        def line(outcome: Outcome) -> None:
             if outcome.rows % PROGRESS_EVERY == 0:
-                print(f"{PROG}: {progress(outcome, total)}", file=sys.stderr, flush=True)
-    return outcome
+                print(f"{PROG}: {progress(outcome, total)}", file=stream, flush=True)
+
+        yield line
+        return
+    columns = (
+        TextColumn(PROG),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("rows, {task.fields[bad]} bad"),
+        TimeRemainingColumn(),
+    )
+    with Progress(*columns, console=Console(file=stream), transient=True) as bar:
+        task = bar.add_task(PROG, total=total, bad=0)
+
+        def advance(outcome: Outcome) -> None:
+            if outcome.rows % BAR_EVERY == 0 or outcome.rows == total:
+                bar.update(task, completed=outcome.rows, bad=len(outcome.bad))
+
+        yield advance
 
 
 def _producer(dry_run: bool) -> AbstractAsyncContextManager[AIOKafkaProducer | None]:
