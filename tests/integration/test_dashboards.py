@@ -750,11 +750,14 @@ async def check_figures_agree(
             )
         },
         "statements (n, mean, answers 1-5) over 30 days": [
-            [(r["statement"], r["n"], r["mean"], *r["answers"].values()) for r in statements_30d],
+            [
+                (r["statement"], r["responses"], r["mean"], *r["distribution"].values())
+                for r in statements_30d
+            ],
             [tuple(r)[1:] for r in unit_statements_30d],  # the unit's: without its id
         ],
         "statement answers 1-5 over 30 days": [
-            [(r["statement"], *r["answers"].values()) for r in statements_30d],
+            [(r["statement"], *r["distribution"].values()) for r in statements_30d],
             [tuple(r) for r in answer_bars_30d],
         ],
         "digital share today": [

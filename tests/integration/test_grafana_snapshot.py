@@ -90,7 +90,7 @@ async def test_the_snapshot_carries_the_months_figures(
     registry: Path,  # noqa: F811
     grafana: str,
 ) -> None:
-    settings = Settings(grafana_url=grafana, grafana_token=GRAFANA_TOKEN)
+    settings = Settings(grafana_url=grafana, grafana_token=GRAFANA_TOKEN, language="en")
     reader = await token(engine)
     async with gateway(engine, registry, settings=settings) as client:
         report = (await client.get("/v1/reports/monthly/2025-10", headers=reader)).json()
