@@ -18,6 +18,7 @@ from services.common.i18n import DOMAIN, LANGUAGES, Language, catalogue_path
 SOURCES = Path(__file__).resolve().parents[1]  # services/
 METHODS = [
     ("**/templates/**.j2", "jinja2"),
+    ("**/templates/*.css", "jinja2"),  # included by a template: the PDF's page footer
     ("**/wallboard/*.html.j2", "jinja2"),
     ("**/wallboard/*.js", "javascript"),
     ("**.py", "python"),
@@ -33,7 +34,7 @@ KEYWORDS: dict[str, tuple[int, ...] | None] = {
     "plural": (1, 2),
 }
 I18N = {"extensions": "jinja2.ext.i18n"}  # {% trans %} blocks
-OPTIONS = {"**/templates/**.j2": I18N, "**/wallboard/*.html.j2": I18N}
+OPTIONS = {"**/templates/**.j2": I18N, "**/wallboard/*.html.j2": I18N, "**/templates/*.css": I18N}
 
 
 def extracted() -> Catalog:

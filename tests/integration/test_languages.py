@@ -137,6 +137,7 @@ async def test_the_finnish_pdf(engine: AsyncEngine, registry: Path) -> None:
         "Digitaalisten kontaktien osuus",
         "Määritelmät ja asetukset",
         f"66,7{NBSP}%",
+        "sivu 1 / ",  # the page footer
     ):
         assert shown in text, shown
 
