@@ -3,7 +3,7 @@ hand-worked scenarios of their store tests."""
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -18,6 +18,7 @@ from services.gateway.contacts.repository import whole_months
 from services.pathway_metrics.service import PathwayMetrics
 from tests.integration import test_contact_metrics_store as contacts
 from tests.integration import test_pathway_metrics_store as pathways
+from tests.integration.test_dashboards import Panels
 from tests.support.apply import apply_batch
 from tests.support.chat_events import at
 from tests.support.contact_events import month_count
@@ -188,6 +189,16 @@ async def test_digital_share_with_imported_monthly_counts(
     assert [(r["period"], r["contacts"], r["digital_contacts"]) for r in mine["rows"]] == [
         ("2025-10", 40, 10),
         ("2025-11", 2, 2),
+    ]
+    # the monthly-report dashboard's trend applies the same rule (contact_month_counts_used)
+    await domain.refresh(engine)  # records the digital channels in use, which the panel reads
+    span = datetime(2025, 10, 1, tzinfo=HELSINKI), datetime(2025, 11, 30, 23, tzinfo=HELSINKI)
+    trend = await Panels(engine).rows(
+        "monthly-report.json", "Digital share by month", {"unit": ["u1", "u2"]}, span
+    )
+    assert [(r.time.astimezone(HELSINKI).date(), r.digital_share) for r in trend] == [
+        (date(2025, 10, 1), 0.28),  # 35 / 125, from the imported counts
+        (date(2025, 11, 1), 0.6),  # 3 / 5, the recorded contacts only
     ]
 
 

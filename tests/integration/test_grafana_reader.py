@@ -63,6 +63,7 @@ READABLE = sorted(
     [
         *_migration("0008_grafana_reader").DASHBOARD_TABLES,
         _migration("0014_statement_answers_view").VIEW,
+        _migration("0015_contact_month_counts_used").VIEW,
     ]
 )
 PASSWORD = "grafana-reader-test-password"
@@ -220,13 +221,14 @@ async def test_a_migrating_role_that_may_not_create_roles_migrates_all_the_same(
 
     with caplog.at_level(logging.WARNING, logger="kanava.migrations"):
         await asyncio.to_thread(migrate, as_migrator("before_role"))
-    # one warning per revision that grants the reader: 0008 (the role and its access), 0014
+    # one warning per revision that grants the reader: 0008 (the role and its access), 0014, 0015
     warnings = [r.getMessage() for r in caplog.records if r.name == "kanava.migrations"]
     asked = f"role {READER} not created: the migrating role may not create roles. As an "
     asked += "administrator run: "
-    assert len(warnings) == 2, warnings
+    assert len(warnings) == 3, warnings
     assert warnings[0].startswith(f"{asked}CREATE ROLE {READER} LOGIN PASSWORD '…'; GRANT CONNECT ")
     assert warnings[1] == f"{asked}GRANT SELECT ON feedback_statement_answers TO {READER}"
+    assert warnings[2] == f"{asked}GRANT SELECT ON contact_month_counts_used TO {READER}"
     assert await readable(own_postgres, "before_role") is None  # no role, nothing failed
 
     # An administrator runs what the warnings say, in order: the first database is readable

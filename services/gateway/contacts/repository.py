@@ -3,8 +3,9 @@
 Recorded contacts (`contact_daily`) and monthly counts made elsewhere (`contact_month_counts`)
 combine per unit and month, never both (docs/metrics.md, "Monthly contact counts"): a unit's
 month with a recorded contact has those as its figures, its imported counts are ignored; a
-month without has its imported counts. Counts have no days, so they answer whole months only:
-in `month` and `total` rows, for the months the range covers from first to last day.
+month without has its imported counts (the view `contact_month_counts_used`, migration 0015,
+which the monthly-report dashboard reads too). Counts have no days, so they answer whole months
+only: in `month` and `total` rows, for the months the range covers from first to last day.
 """
 
 from __future__ import annotations
@@ -30,12 +31,8 @@ WITH recorded AS (
     GROUP BY 1, 2, 3
 ), counted AS (
     SELECT month, unit_id, channel, sum(contacts) AS contacts
-    FROM contact_month_counts AS c
+    FROM contact_month_counts_used
     WHERE month BETWEEN :first_whole AND :last_whole{units}
-      AND NOT EXISTS (
-          SELECT 1 FROM recorded AS r
-          WHERE r.month = c.month AND r.unit_id = c.unit_id AND r.contacts > 0
-      )
     GROUP BY 1, 2, 3
 )
 SELECT {columns}, channel, sum(contacts)::bigint AS contacts
