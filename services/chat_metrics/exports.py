@@ -247,10 +247,17 @@ class LiveCollector(Collector):
             "The queue's service-level threshold: answered within it counts as in time.",
             labels=["queue"],
         )
+        target = GaugeMetricFamily(
+            "kanava_chat_queue_service_level_target_ratio",
+            "The share of clients to answer within the threshold (registry; default 0.8).",
+            labels=["queue"],
+        )
         local = now.astimezone(self.rules.tz)
         for queue_id in self.rules.known():
             queue = self.rules.queue(queue_id)
             is_open.add_metric([queue_id], float(queue.is_open(local)))
             limit.add_metric([queue_id], queue.service_level_seconds)
+            target.add_metric([queue_id], queue.service_level_target)
         yield is_open
         yield limit
+        yield target

@@ -29,9 +29,6 @@ from services.common.registry import Queue
 WEEKS = 6
 HALF_LIFE_WEEKS = 2.0
 RECENT_DAYS = 28
-SERVICE_LEVEL_TARGET = 0.80
-"""The share of clients to answer within the queue's `service_level_seconds` (the monthly
-report's target too)."""
 MIN_ABANDONS = 30
 """Clients who left the queue, in `RECENT_DAYS`, below which patience is not estimated and the
 advice is Erlang C's."""
@@ -98,7 +95,7 @@ def forecast_hour(
     professionals = level = model = None
     if expected is not None and history.handle_seconds is not None:
         load = Load(expected, history.handle_seconds, history.concurrency, history.patience_seconds)
-        advice = advise(load, queue.service_level_seconds, SERVICE_LEVEL_TARGET)
+        advice = advise(load, queue.service_level_seconds, queue.service_level_target)
         professionals, level, model = advice.professionals, advice.service_level, advice.model
     return HourForecast(start, True, holiday, expected, professionals, level, model)
 

@@ -124,10 +124,16 @@ class Unit(_Named):
     nps_target: float = 75.0
 
 
+SERVICE_LEVEL_TARGET = 0.80
+"""The share of clients to answer within a queue's `service_level_seconds` unless the registry
+gives the queue its own `service_level_target` (the 80/T convention: docs/calibration.md)."""
+
+
 class Queue(_Named):
     unit: str
     opening_hours: Annotated[OpeningHours | None, BeforeValidator(_opening_hours)] = None
     service_level_seconds: int = Field(default=60, ge=1)
+    service_level_target: float = Field(default=SERVICE_LEVEL_TARGET, gt=0, lt=1)
     short_abandon_seconds: int = Field(default=10, ge=0)
     stale_after: Duration = timedelta(hours=4)
 

@@ -99,6 +99,7 @@ async def test_scenario_through_kafka_gives_figures_and_metrics(
         ("kanava_chat_waiting", (("queue", "q1"),)): 0,
         ("kanava_chat_active", (("queue", "q1"),)): 0,
         ("kanava_chat_queue_service_level_seconds", (("queue", "q1"),)): 60,
+        ("kanava_chat_queue_service_level_target_ratio", (("queue", "q1"),)): 0.8,
         ("kanava_chat_queue_open", (("queue", "q1"),)): 1,
         ("kanava_unit_info", (("unit", "u"), ("service_area", "sa"), ("name", "Unit"))): 1,
         ("kanava_chat_queue_open", (("queue", "day-queue"),)): day_queue_open(),

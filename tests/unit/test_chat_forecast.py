@@ -94,6 +94,19 @@ def test_an_hour_is_advised_by_the_queue_own_threshold_and_the_report_target() -
     assert (hour.open, hour.holiday) == (True, False)
 
 
+def test_a_queue_with_a_target_of_its_own_is_advised_by_it() -> None:
+    # 6 chats an hour of 600 s: A = 1 erlang, T = 120 s (as the wallboard's test works out):
+    # n = 2 gives SL = 1 - e^(-0.2) / 3 = 0.727, n = 3 gives 0.939. So 3 meet 80 %, 2 meet 70 %.
+    past = {(date(2025, 11, 3), 10): 6}
+    default = Queue(id="q", name="Q", unit="u", service_level_seconds=120)
+    own = default.model_copy(update={"service_level_target": 0.7})
+    advised = [
+        forecast_hour(q, history(past, date(2025, 11, 3)), MONDAY, 10, TZ).professionals
+        for q in (default, own)
+    ]
+    assert advised == [3, 2]
+
+
 def test_closed_hours_need_nobody_and_no_handle_time_no_advice() -> None:
     queue = Queue.model_validate(
         {"id": "q", "name": "Q", "unit": "u", "opening_hours": {"mon-fri": "08:30-16:00"}}

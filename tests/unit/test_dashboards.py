@@ -64,6 +64,7 @@ MAX_GAUGES = (
     "kanava_chat_oldest_wait_seconds",
     "kanava_chat_queue_open",
     "kanava_chat_queue_service_level_seconds",
+    "kanava_chat_queue_service_level_target_ratio",
     "kanava_nps",
     "kanava_nps_ci95_lower",
     "kanava_nps_ci95_upper",

@@ -10,6 +10,7 @@ import pytest
 
 from services.common.registry import load_registry
 from services.common.settings import Settings
+from services.gateway.reports.definitions import chat_target
 
 HELSINKI = ZoneInfo("Europe/Helsinki")
 
@@ -110,3 +111,25 @@ def test_bad_registry_files_say_what_is_wrong(tmp_path: Path, text: str, message
 def test_missing_registry_file(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="does not exist"):
         load_registry(tmp_path / "nope.yaml")
+
+
+def test_a_queues_service_level_target_and_the_reports_for_several(tmp_path: Path) -> None:
+    path = tmp_path / "registry.yaml"
+    path.write_text(
+        "service_areas: [{id: sa, name: SA}]\n"
+        "units: [{id: u, name: U, service_area: sa}]\n"
+        "queues:\n"
+        "  - {id: q1, name: Q1, unit: u, service_level_target: 0.9}\n"
+        "  - {id: q2, name: Q2, unit: u}\n"
+        "  - {id: q3, name: Q3, unit: u, service_level_target: 0.9}\n",
+        encoding="utf-8",
+    )
+    registry = load_registry(path)
+    assert [q.service_level_target for q in registry.queues] == [0.9, 0.8, 0.9]
+    assert chat_target(registry, ["q1"]) == 0.9
+    assert chat_target(registry, ["q1", "q3"]) == 0.9  # they share it
+    assert chat_target(registry, ["q1", "q2"]) == 0.8  # they differ: the report's
+    assert chat_target(registry, ["not-registered"]) == 0.8
+    path.write_text("queues: [{id: q, name: Q, unit: u, service_level_target: 1.2}]\n")  # > 1
+    with pytest.raises(ValueError, match="service_level_target"):
+        load_registry(path)

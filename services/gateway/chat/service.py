@@ -7,7 +7,6 @@ from zoneinfo import ZoneInfo
 
 from services.common import formulas
 from services.common.chat_forecast import (
-    SERVICE_LEVEL_TARGET,
     HourForecast,
     QueueHistory,
     forecast_days,
@@ -141,7 +140,7 @@ def queue_forecast(queue: Queue, history: QueueHistory, hours: list[HourForecast
         name=queue.name,
         unit_id=queue.unit,
         service_level_seconds=queue.service_level_seconds,
-        target_ratio=SERVICE_LEVEL_TARGET,
+        target_ratio=queue.service_level_target,
         handle_seconds=history.handle_seconds,
         patience_seconds=history.patience_seconds,
         concurrency=history.concurrency,

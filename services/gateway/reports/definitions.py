@@ -1,10 +1,11 @@
 """The targets of the monthly report and the definitions it prints, in one place.
 
 Targets:
-- chat service level: at least 80 % of the visits that count answered within the queue's own
-  `service_level_seconds` (registry; 60 s by default). No source sets a chat target
-  (docs/calibration.md#targets); 80/T is the usual contact-centre convention, applied to every
-  queue, unit and service area.
+- chat service level: at least the queue's `service_level_target` (registry; 80 % by default)
+  of the visits that count answered within its `service_level_seconds` (60 s by default). No
+  source sets a chat target (docs/calibration.md#targets); 80/T is the usual contact-centre
+  convention. A unit or service area is judged by its queues' target when they share one, else
+  by the default.
 - NPS: the unit's `nps_target` from the registry (75 by default: docs/calibration.md#targets); a
   unit meets it when its NPS (not suppressed) is at least the target. Service areas and the total
   have no NPS target of their own: their units' targets differ.
@@ -14,12 +15,13 @@ Targets:
 
 from __future__ import annotations
 
-from services.common.chat_forecast import SERVICE_LEVEL_TARGET
+from collections.abc import Sequence
+
 from services.common.i18n import N_, Translator
-from services.common.registry import Registry
+from services.common.registry import SERVICE_LEVEL_TARGET, Registry
 
 FORMULA_VERSION = "kanava-report-1 (metric definitions of docs/metrics.md, 2025)"
-CHAT_SERVICE_LEVEL_TARGET = SERVICE_LEVEL_TARGET  # the staffing advice aims at it too
+CHAT_SERVICE_LEVEL_TARGET = SERVICE_LEVEL_TARGET  # a queue's unless the registry gives its own
 DIGITAL_SHARE_TARGET = 0.35
 DEFAULT_NPS_TARGET = 75.0
 MINUS, TIMES, EN_DASH = "\u2212", "\u00d7", "\u2013"
@@ -35,6 +37,13 @@ CHANNEL_NAMES = {
     "pathway": N_("pathway"),
     "other": N_("other"),
 }
+
+
+def chat_target(registry: Registry, queues: Sequence[str]) -> float:
+    """The queues' service-level target: their own when they share one (a queue's from the
+    registry), else the report's."""
+    targets = {q.service_level_target for q in registry.queues if q.id in queues}
+    return targets.pop() if len(targets) == 1 else CHAT_SERVICE_LEVEL_TARGET
 
 
 def nps_target(registry: Registry, unit_id: str | None) -> float | None:
@@ -73,8 +82,9 @@ def texts(
             t("Service-level target"),
             t(
                 "{target} of clients answered within the queue's service-level seconds (the "
-                "80/T convention; no source sets a chat target), for every queue, unit and "
-                "service area.",
+                "80/T convention; no source sets a chat target), unless the registry gives the "
+                "queue a target of its own. A unit or service area whose queues' targets differ "
+                "is judged by {target}.",
                 target=t.whole_percent(CHAT_SERVICE_LEVEL_TARGET),
             ),
         ),

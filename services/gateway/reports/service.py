@@ -233,7 +233,7 @@ class _Assembly:
         if found is None:
             return None
         month, previous, year_before = found
-        target = definitions.CHAT_SERVICE_LEVEL_TARGET
+        target = definitions.chat_target(self.registry, queues)
         level = month.service_level if month else None
         return ChatComparison(
             month=month,
