@@ -23,11 +23,14 @@ from tests.support.infra import project_root
 __all__ = ["registry"]  # the fixture: test_monthly_report's data set, stored
 NBSP = "\u00a0"
 FINNISH = Settings()  # the deployment's default language
+SWEDISH = {"Accept-Language": "sv-FI,sv;q=0.9"}  # as a browser in Swedish sends it
 
 
 def with_swedish_names(registry: Path) -> Path:
-    text = registry.read_text(encoding="utf-8").replace(
-        "name: Terveysasema,", "name: Terveysasema, names: {sv: Hälsostation},"
+    text = (
+        registry.read_text(encoding="utf-8")
+        .replace("name: Terveysasema,", "name: Terveysasema, names: {sv: Hälsostation},")
+        .replace("name: Terveysasemachat,", "name: Terveysasemachat, names: {sv: Hälsochatt},")
     )
     registry.write_text(text, encoding="utf-8")
     return registry
@@ -105,6 +108,12 @@ async def test_the_report_in_swedish_with_the_registrys_swedish_names(
         report = (await client.get(f"{URL}?lang=sv", headers=reader)).json()
         finnish = (await client.get(URL, headers=reader)).json()
         pdf = await client.get(f"{URL}?format=pdf&lang=sv", headers=reader)
+    async with gateway(engine, registry, settings=FINNISH) as client:
+        queues = (await client.get("/v1/chat/queues", headers=reader | SWEDISH)).json()
+        forecast = (await client.get("/v1/chat/forecast?lang=sv", headers=reader)).json()
+    names = {q["queue_id"]: q["name"] for q in queues["queues"]}
+    assert names == {"q1": "Hälsochatt", "q2": "Kuntoutuschat"}  # q2: no Swedish name
+    assert [q["name"] for q in forecast["queues"]] == ["Hälsochatt", "Kuntoutuschat"]
     (sa1, _) = report["service_areas"]
     assert [u["name"] for u in sa1["units"]] == ["Hälsostation"]
     assert [u["name"] for u in finnish["service_areas"][0]["units"]] == ["Terveysasema"]

@@ -12,6 +12,7 @@ from services.gateway.auth.dependencies import Reader
 from services.gateway.chat import repository, service
 from services.gateway.chat.schemas import ChatForecast, ChatStats, QueuesNow
 from services.gateway.context import Connection, Context
+from services.gateway.language import ReaderLanguage
 from services.gateway.periods import Selected, Selection, checked_day
 from services.gateway.scope import visible_queues
 
@@ -22,13 +23,16 @@ ByQueue = Annotated[
 
 
 @router.get("/queues", response_model=QueuesNow)
-async def queues_now(ctx: Context, who: Reader, conn: Connection) -> QueuesNow:
-    """The chat queues now: waiting clients, the oldest wait, conversations, free capacity."""
+async def queues_now(
+    ctx: Context, who: Reader, conn: Connection, language: ReaderLanguage
+) -> QueuesNow:
+    """The chat queues now: waiting clients, the oldest wait, conversations, free capacity;
+    names in the reader's language where the registry has one."""
     day = ctx.today()
     today = Selection(day, day, "total", None, None, None, None)
     visible = visible_queues(ctx, who, today)
     found = await repository.now(conn, today)
-    return service.queues_now(ctx.registry, visible, found, ctx.tz)
+    return service.queues_now(ctx.registry, visible, found, ctx.tz, language)
 
 
 @router.get("/forecast", response_model=ChatForecast)
@@ -36,6 +40,7 @@ async def chat_forecast(
     ctx: Context,
     who: Reader,
     conn: Connection,
+    language: ReaderLanguage,
     day: Annotated[date | None, Query(description="the first day shown; default today")] = None,
 ) -> ChatForecast:
     """Per queue and hour of a day and the next (default today and tomorrow): the chats
@@ -46,7 +51,8 @@ async def chat_forecast(
     visible = visible_queues(ctx, who, Selection(today, today, "total", None, None, None, None))
     queues = [q for q in ctx.registry.queues if visible is None or q.id in visible]
     histories = await load_histories(conn, [q.id for q in queues], first, today, ctx.tz)
-    return service.forecast(queues, histories, [first, first + timedelta(days=1)], ctx.tz)
+    days = [first, first + timedelta(days=1)]
+    return service.forecast(queues, histories, days, ctx.tz, language)
 
 
 @router.get("/stats", response_model=ChatStats)

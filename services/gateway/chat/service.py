@@ -11,6 +11,7 @@ from services.common.chat_forecast import (
     QueueHistory,
     forecast_days,
 )
+from services.common.i18n import Language
 from services.common.registry import Queue, Registry
 from services.gateway.chat.repository import (
     Agents,
@@ -44,27 +45,29 @@ def service_level(c: QueueCounts) -> float | None:
 
 
 def queues_now(
-    registry: Registry, visible: list[str] | None, found: Now, tz: ZoneInfo
+    registry: Registry, visible: list[str] | None, found: Now, tz: ZoneInfo, language: Language
 ) -> QueuesNow:
     now = datetime.now(UTC)
     local = now.astimezone(tz)
     return QueuesNow(
         as_of=now,
         queues=[
-            queue_now(queue, found, now, local)
+            queue_now(queue, found, now, local, language)
             for queue in registry.queues
             if visible is None or queue.id in visible
         ],
     )
 
 
-def queue_now(queue: Queue, found: Now, now: datetime, local: datetime) -> QueueNow:
+def queue_now(
+    queue: Queue, found: Now, now: datetime, local: datetime, language: Language
+) -> QueueNow:
     waiting, oldest, active = found.visits.get(queue.id, _NO_VISITS)
     available, slots, on_duty = found.agents.get(queue.id, _NO_AGENTS)
     today = found.today.get(queue.id)
     return QueueNow(
         queue_id=queue.id,
-        name=queue.name,
+        name=queue.name_in(language),
         unit_id=queue.unit,
         open=queue.is_open(local),
         waiting=waiting,
@@ -123,21 +126,27 @@ def stats_row(
 
 
 def forecast(
-    queues: list[Queue], histories: dict[str, QueueHistory], days: list[date], tz: ZoneInfo
+    queues: list[Queue],
+    histories: dict[str, QueueHistory],
+    days: list[date],
+    tz: ZoneInfo,
+    language: Language,
 ) -> ChatForecast:
     hours = {q.id: forecast_days(q, histories[q.id], days, tz) for q in queues}
     return ChatForecast(
         as_of=datetime.now(UTC),
         days=days,
-        queues=[queue_forecast(q, histories[q.id], hours[q.id]) for q in queues],
+        queues=[queue_forecast(q, histories[q.id], hours[q.id], language) for q in queues],
         rows=[forecast_row(q.id, histories[q.id], hour) for q in queues for hour in hours[q.id]],
     )
 
 
-def queue_forecast(queue: Queue, history: QueueHistory, hours: list[HourForecast]) -> QueueForecast:
+def queue_forecast(
+    queue: Queue, history: QueueHistory, hours: list[HourForecast], language: Language
+) -> QueueForecast:
     return QueueForecast(
         queue_id=queue.id,
-        name=queue.name,
+        name=queue.name_in(language),
         unit_id=queue.unit,
         service_level_seconds=queue.service_level_seconds,
         target_ratio=queue.service_level_target,
