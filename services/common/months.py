@@ -1,5 +1,5 @@
-"""Calendar-month arithmetic, defined once: the report's months, retention's month cut-offs and
-the Grafana snapshot's time range all use it."""
+"""Calendar-month arithmetic, defined once: the report's months, retention's month cut-offs,
+the Grafana snapshot's time range and the whole months of imported contact counts all use it."""
 
 from __future__ import annotations
 
@@ -45,6 +45,14 @@ class Month:
     @property
     def days(self) -> int:
         return calendar.monthrange(self.year, self.month)[1]
+
+
+def whole_months(first: date, last: date) -> tuple[date, date]:
+    """The first days of the first and the last month that the days `first`..`last` cover
+    whole (the first after the last when they cover none)."""
+    start = Month.of(first) if first.day == 1 else Month.of(first).shift(1)
+    end = Month.of(last) if last == Month.of(last).last else Month.of(last).shift(-1)
+    return start.first, end.first
 
 
 def months_before(moment: datetime, months: int) -> datetime:

@@ -32,7 +32,7 @@ from services.common.events import (
     SurveyDeliveryFailed,
     SurveySent,
 )
-from services.common.months import Month, months_before
+from services.common.months import Month, months_before, whole_months
 from services.common.registry import Registry, load_registry
 from services.common.settings import get_settings
 from services.simulator.chat import simulate_chat
@@ -203,7 +203,7 @@ def contact_count_rows(world: World) -> Iterator[Row]:
     expects (its daily means summed, split by the unit's channel mix), as a register that
     kept only monthly counts would report them."""
     units = {u.id: u.name for u in world.registry.units}
-    for month in whole_months(world):
+    for month in _whole_months(world):
         for unit_id, name in units.items():
             counts = expected_by_channel(unit_id, month)
             for channel, count in counts.items():
@@ -216,17 +216,19 @@ def contact_count_rows(world: World) -> Iterator[Row]:
                     ]
 
 
-def whole_months(world: World) -> Iterator[Month]:
-    month = Month.of(world.start.astimezone(world.tz).date())
-    if month.first < world.start.astimezone(world.tz).date():
-        month = month.shift(1)
-    while datetime.combine(month.last + timedelta(days=1), time(), world.tz) <= world.end:
+def _whole_months(world: World) -> Iterator[Month]:
+    """The months the world's range covers whole, from its first whole day to its last."""
+    start, end = world.start.astimezone(world.tz), world.end.astimezone(world.tz)
+    first_day = start.date() if start.time() == time() else start.date() + timedelta(days=1)
+    first, last = whole_months(first_day, end.date() - timedelta(days=1))
+    month = Month.of(first)
+    while month.first <= last:
         yield month
         month = month.shift(1)
 
 
 def expected_by_channel(unit_id: str, month: Month) -> dict[str, int]:
-    days = (month.first + timedelta(days=n) for n in range((month.last - month.first).days + 1))
+    days = (month.first + timedelta(days=n) for n in range(month.days))
     total = sum(expected_contacts(unit_id, day) for day in days)
     plan = plan_of(unit_id)
     digital = sum(a * d for a, d in zip(plan.profile.ages, plan.digital_by_age, strict=True))

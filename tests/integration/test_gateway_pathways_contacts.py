@@ -11,10 +11,10 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from services.common.months import whole_months
 from services.common.registry import load_registry
 from services.common.settings import DEFAULT_DIGITAL_CHANNELS, Settings
 from services.contact_metrics.service import ContactMetrics
-from services.gateway.contacts.repository import whole_months
 from services.pathway_metrics.service import PathwayMetrics
 from tests.integration import test_contact_metrics_store as contacts
 from tests.integration import test_pathway_metrics_store as pathways

@@ -12,13 +12,12 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Sequence
-from datetime import date
 from typing import Any
 
 from sqlalchemy import Row, text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from services.common.months import Month
+from services.common.months import whole_months
 from services.gateway.periods import Selection
 from services.gateway.sql import per_period, sums, unit_filter
 
@@ -81,11 +80,3 @@ async def _by_month(
         "units": units,
     }
     return (await conn.execute(text(query), params)).all()
-
-
-def whole_months(first: date, last: date) -> tuple[date, date]:
-    """The first days of the first and the last month that `first`..`last` covers whole (the
-    first after the last when it covers none)."""
-    start = Month.of(first) if first.day == 1 else Month.of(first).shift(1)
-    end = Month.of(last) if last == Month.of(last).last else Month.of(last).shift(-1)
-    return start.first, end.first

@@ -39,6 +39,11 @@ CHANNEL_NAMES = {
 }
 
 
+def channel_name(t: Translator, channel: str) -> str:
+    """A channel as the reader's language names it; a channel not of ours as it is."""
+    return t(CHANNEL_NAMES.get(channel, channel))
+
+
 def chat_target(registry: Registry, queues: Sequence[str]) -> float:
     """The queues' service-level target: their own when they share one (a queue's from the
     registry), else the report's."""
@@ -56,7 +61,7 @@ def texts(
     min_responses: int, digital_channels: tuple[str, ...], t: Translator
 ) -> list[tuple[str, str]]:
     """(term, definition) pairs printed in every format of the report."""
-    digital = ", ".join(t(CHANNEL_NAMES.get(c, c)) for c in digital_channels) or t("none")
+    digital = ", ".join(channel_name(t, c) for c in digital_channels) or t("none")
     signs = {"minus": MINUS, "times": TIMES, "dash": EN_DASH}
     return [
         (

@@ -28,7 +28,7 @@ from typing import Any
 from pydantic import BaseModel
 
 from services.common.i18n import N_, Translator, translator
-from services.gateway.reports.definitions import CHANNEL_NAMES
+from services.gateway.reports.definitions import channel_name
 from services.gateway.reports.schemas import (
     ChatComparison,
     MonthlyReport,
@@ -210,7 +210,7 @@ def _share(where: tuple[Any, ...], share: ShareComparison, t: Translator) -> Ite
     level, area, unit = where[0], where[1], where[2]
     for channel in channels:
         values = [f.by_channel.get(channel, 0) if f is not None else None for f in figures]
-        name = t(CHANNEL_NAMES.get(channel, channel))
+        name = channel_name(t, channel)
         row = (level, area, unit, channel, name, "contacts_in_channel", *values, None, None)
         yield ("digital_share", *row)
 

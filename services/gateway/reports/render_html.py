@@ -19,7 +19,7 @@ from services.common import formulas
 from services.common.i18n import DASH, N_, Language, Translator, translator
 from services.gateway.feedback.schemas import NpsFigures
 from services.gateway.reports import charts
-from services.gateway.reports.definitions import CHANNEL_NAMES
+from services.gateway.reports.definitions import channel_name
 from services.gateway.reports.schemas import (
     BotComparison,
     ChatComparison,
@@ -135,7 +135,7 @@ def _interval(t: Translator, f: NpsFigures) -> str:
 def _channels(t: Translator, f: ShareFigures) -> str:
     parts = sorted(f.by_channel.items(), key=lambda item: (-item[1], item[0]))
     return " · ".join(
-        f"{t(CHANNEL_NAMES.get(c, c))} {t.whole_percent(formulas.ratio(n, f.contacts) or 0)}"
+        f"{channel_name(t, c)} {t.whole_percent(formulas.ratio(n, f.contacts) or 0)}"
         for c, n in parts
     )
 
@@ -548,7 +548,7 @@ def channel_chart(t: Translator, report: MonthlyReport) -> str:
         for channel, n in sorted(month.by_channel.items(), key=lambda i: (-i[1], i[0])):
             bars.append(
                 charts.Bar(
-                    t(CHANNEL_NAMES.get(channel, channel)),
+                    channel_name(t, channel),
                     n / month.contacts,
                     f"{t.percent(n / month.contacts)} ({t.integer(n)})",
                     channel in digital,
@@ -570,7 +570,7 @@ def settings(t: Translator, report: MonthlyReport) -> list[tuple[str, str]]:
     queues = ", ".join(f"{q} {s} s" for q, s in d.service_level_seconds.items()) or DASH
     short = ", ".join(f"{q} {s} s" for q, s in d.short_abandon_seconds.items()) or DASH
     targets = ", ".join(f"{u} {n:.0f}" for u, n in report.targets.nps_by_unit.items()) or DASH
-    channels = ", ".join(t(CHANNEL_NAMES.get(c, c)) for c in d.digital_channels) or DASH
+    channels = ", ".join(channel_name(t, c) for c in d.digital_channels) or DASH
     return [
         (t("Formula version"), d.formula_version),
         (t("Time zone"), d.timezone),
