@@ -1,8 +1,8 @@
 """The reader's language: gettext catalogues (services/common/locales/<lang>/LC_MESSAGES/
 kanava.po, kept with Babel: docs/languages.md) and each locale's number and date formats.
 
-Texts are written in English in the code, marked `_()` where translated at once or `N_()` where
-a constant is translated later, when its reader's language is known. A text missing from a
+Texts are written in English in the code, marked `t("…")` (a Translator) where the reader's
+language is known, or `N_("…")` where a constant is translated later. A text missing from a
 catalogue falls back to the English, and the catalogue test fails on it."""
 
 from __future__ import annotations

@@ -55,7 +55,9 @@ def updated(language: Language, template: Catalog) -> Catalog:
     """The language's catalogue with exactly the template's texts, translations kept."""
     path = catalogue_path(language)
     catalogue = stored(language) if path.exists() else Catalog(locale=language, domain=DOMAIN)
+    created = catalogue.creation_date
     catalogue.update(template, no_fuzzy_matching=True)
+    catalogue.creation_date = created  # update takes the extraction's: a diff on every run
     catalogue.obsolete.clear()
     for message in catalogue:
         # Babel takes "95 % interval" for a %-format; our texts use {names} and %(names)s only
